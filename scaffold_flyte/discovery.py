@@ -1,0 +1,199 @@
+"""Finding the main workflow of a module and every entity under it.
+
+The main workflow is the one workflow of the user's module that no other workflow of that module
+contains. Everything the launcher builds (images, registration, executions) starts from it, so the
+walk below visits every kind of node a flytekit workflow can hold: tasks, sub-workflows, branches,
+``@dynamic`` tasks (through the entities their body refers to), map / array nodes and launch plans.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import CodeType, ModuleType
+from typing import Any
+
+from flytekit.core.array_node import ArrayNode
+from flytekit.core.array_node_map_task import ArrayNodeMapTask
+from flytekit.core.base_task import PythonTask, Task
+from flytekit.core.condition import BranchNode
+from flytekit.core.launch_plan import LaunchPlan
+from flytekit.core.node import Node
+from flytekit.core.python_function_task import PythonFunctionTask
+from flytekit.core.workflow import WorkflowBase
+
+from scaffold_flyte.errors import WorkflowDiscoveryError
+
+WORKFLOW_SETTING = "hydra.launcher.workflow"
+
+
+@dataclass(frozen=True)
+class MainWorkflow:
+    """The workflow to run and where it was found."""
+
+    workflow: WorkflowBase
+    attribute: str
+    module_name: str
+
+    @property
+    def name(self) -> str:
+        """flytekit's full name of the workflow (``module.function``)."""
+        return str(self.workflow.name)
+
+
+def module_of(function: Any) -> ModuleType:
+    """The module a Hydra task function lives in (``__main__`` for ``python main.py``)."""
+    module_name = getattr(function, "__module__", None) or "__main__"
+    module = sys.modules.get(module_name)
+    if module is None:
+        raise WorkflowDiscoveryError(f"Cannot find the module '{module_name}' of the Hydra task function.")
+    return module
+
+
+def workflows_in(module: ModuleType) -> dict[str, WorkflowBase]:
+    """Workflows bound to names in ``module``, by attribute name."""
+    return {name: value for name, value in vars(module).items() if isinstance(value, WorkflowBase)}
+
+
+def find_main_workflow(module: ModuleType, name: str | None = None) -> MainWorkflow:
+    """The main workflow of ``module``, or the one named ``name``.
+
+    Raises a one-line error naming the module when it has no workflow, and naming the candidates and
+    the setting that picks one when more than one workflow is not contained in another.
+    """
+    found = find_main_workflow_or_none(module, name)
+    if found is None:
+        raise WorkflowDiscoveryError(
+            f"No Flyte workflow found in module '{module.__name__}': define one with @workflow "
+            "in the module that holds the @hydra.main function, or import it there."
+        )
+    return found
+
+
+def find_main_workflow_or_none(module: ModuleType, name: str | None = None) -> MainWorkflow | None:
+    """Like :func:`find_main_workflow`, but ``None`` when the module has no workflow at all.
+
+    The launcher uses this form: a Hydra app without any workflow still runs, as its plain task
+    function.
+    """
+    workflows = workflows_in(module)
+    if name is not None:
+        return _named_workflow(module, workflows, name)
+    if not workflows:
+        return None
+    candidates = _top_level(module, workflows)
+    if len(candidates) > 1:
+        names = ", ".join(sorted(candidates))
+        raise WorkflowDiscoveryError(
+            f"Module '{module.__name__}' has {len(candidates)} top-level workflows ({names}): "
+            f"pick one with {WORKFLOW_SETTING}=<name> (or scaffold_flyte.run(cfg, workflow=<name>))."
+        )
+    (attribute, workflow), = candidates.items()
+    return MainWorkflow(workflow=workflow, attribute=attribute, module_name=module.__name__)
+
+
+def _named_workflow(module: ModuleType, workflows: dict[str, WorkflowBase], name: str) -> MainWorkflow:
+    for attribute, workflow in workflows.items():
+        if name in (attribute, workflow.name):
+            return MainWorkflow(workflow=workflow, attribute=attribute, module_name=module.__name__)
+    known = ", ".join(sorted(workflows)) or "none"
+    raise WorkflowDiscoveryError(
+        f"{WORKFLOW_SETTING}={name}: module '{module.__name__}' has no workflow of that name "
+        f"(its workflows: {known})."
+    )
+
+
+def _top_level(module: ModuleType, workflows: dict[str, WorkflowBase]) -> dict[str, WorkflowBase]:
+    """Workflows of the module that no other workflow of the module contains.
+
+    Workflows defined in the module itself are preferred; workflows only imported into it are the
+    candidates when the module defines none (a ``main.py`` that imports its pipeline).
+    """
+    defined_here = {name: wf for name, wf in workflows.items() if _defined_in(wf, module)}
+    pool = defined_here or workflows
+    contained: set[int] = set()
+    for workflow in workflows.values():
+        contained.update(id(e) for e in entities_under(workflow) if isinstance(e, WorkflowBase))
+    return {name: wf for name, wf in pool.items() if id(wf) not in contained}
+
+
+def _defined_in(workflow: WorkflowBase, module: ModuleType) -> bool:
+    # flytekit renames ``__main__`` after the file in ``instantiated_in``; the function keeps it
+    function = getattr(workflow, "_workflow_function", None)
+    defined = getattr(function, "__module__", None) or getattr(workflow, "instantiated_in", None)
+    return bool(defined == module.__name__)
+
+
+def entities_under(workflow: WorkflowBase) -> list[Any]:
+    """Every task, workflow and launch plan reachable from ``workflow`` (itself excluded), once each."""
+    seen: dict[int, Any] = {}
+    for node in workflow.nodes:
+        for entity in _entities_of_node(node):
+            _visit(entity, seen)
+    seen.pop(id(workflow), None)
+    return list(seen.values())
+
+
+def tasks_under(workflow: WorkflowBase) -> list[Task]:
+    """The tasks (map tasks' inner tasks included) reachable from ``workflow``."""
+    return [e for e in entities_under(workflow) if isinstance(e, Task)]
+
+
+def _visit(entity: Any, seen: dict[int, Any]) -> None:
+    if entity is None or id(entity) in seen:
+        return
+    if isinstance(entity, BranchNode):
+        for node in _branch_nodes(entity):
+            for inner in _entities_of_node(node):
+                _visit(inner, seen)
+        return
+    if isinstance(entity, ArrayNode):
+        _visit(entity.target, seen)
+        return
+    seen[id(entity)] = entity
+    for child in _children(entity):
+        _visit(child, seen)
+
+
+def _children(entity: Any) -> Iterator[Any]:
+    if isinstance(entity, WorkflowBase):
+        for node in entity.nodes:
+            yield from _entities_of_node(node)
+    elif isinstance(entity, LaunchPlan):
+        yield entity.workflow
+    elif isinstance(entity, ArrayNodeMapTask):
+        yield entity.python_function_task
+    elif isinstance(entity, PythonFunctionTask) and entity.execution_mode == PythonFunctionTask.ExecutionBehavior.DYNAMIC:
+        yield from _referenced_by_body(entity)
+
+
+def _entities_of_node(node: Node) -> Iterator[Any]:
+    yield node.flyte_entity
+
+
+def _branch_nodes(branch: BranchNode) -> Iterator[Node]:
+    block = branch._ifelse_block  # flytekit keeps the compiled branch only here
+    for case in [block.case, *(block.other or [])]:
+        if case is not None and case.then_node is not None:
+            yield case.then_node
+    if block.else_node is not None:
+        yield block.else_node
+
+
+def _referenced_by_body(task: PythonFunctionTask) -> Iterator[Any]:
+    """Entities a ``@dynamic`` body names: its graph is built at run time, so read its globals."""
+    function = task.task_function
+    scope = function.__globals__
+    for name in _names_used(function.__code__):
+        value = scope.get(name)
+        if isinstance(value, (WorkflowBase, PythonTask, LaunchPlan)):
+            yield value
+
+
+def _names_used(code: CodeType) -> Iterator[str]:
+    """Global names a function's code uses, comprehensions and inner functions included."""
+    yield from code.co_names
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            yield from _names_used(const)

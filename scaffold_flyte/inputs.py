@@ -1,0 +1,143 @@
+"""Split config: a workflow's inputs, filled from a job's config by name.
+
+An input ``model: DictConfig`` takes the config's ``model`` node, an input named ``cfg`` or
+``config`` takes the whole config (unless the config has a key of that name), and any other input
+(``str``, ``int``, a file path) takes the value under its name. Each task then receives only its
+part of the config, so Flyte's cache hits per sub-config.
+
+Values are checked here, before anything runs, for what the OmegaConf type transformer cannot carry
+between tasks: a failure inside flytekit's serialization would surface mid-run as a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import os
+import typing
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from scaffold_flyte.errors import ConfigInputError, UnsupportedConfigError
+
+WHOLE_CONFIG_NAMES = ("cfg", "config")
+
+
+@dataclasses.dataclass(frozen=True)
+class InputSpec:
+    """One workflow input: its name, Python type, and default (``inspect.Parameter.empty`` if none)."""
+
+    name: str
+    python_type: Any
+    default: Any = inspect.Parameter.empty
+
+    @property
+    def required(self) -> bool:
+        return self.default is inspect.Parameter.empty
+
+
+def input_specs(entity: Any) -> list[InputSpec]:
+    """The inputs of a flytekit workflow or task, in declaration order."""
+    interface = entity.python_interface
+    specs = []
+    for name, (python_type, default) in interface.inputs_with_defaults.items():
+        has_default = name in interface.default_inputs_as_kwargs
+        specs.append(InputSpec(name, python_type, default if has_default else inspect.Parameter.empty))
+    return specs
+
+
+def workflow_inputs(entity: Any, cfg: DictConfig, where: str = "") -> dict[str, Any]:
+    """The keyword arguments that run ``entity`` on ``cfg``.
+
+    ``where`` names the job in error messages (``"job #3 (lr=0.1)"``), since one bad job of a sweep
+    stops the whole launch before anything runs.
+    """
+    kwargs: dict[str, Any] = {}
+    for spec in input_specs(entity):
+        if spec.name in cfg:
+            value = _select(cfg, spec.name)
+            key = spec.name
+        elif spec.name in WHOLE_CONFIG_NAMES:
+            value, key = cfg, "<whole config>"
+        elif not spec.required:
+            continue  # the Python default applies
+        else:
+            raise ConfigInputError(
+                f"{_prefix(where)}workflow input '{spec.name}' has no config node '{spec.name}': add "
+                f"'{spec.name}:' to your config, or override it with +{spec.name}=<value>."
+            )
+        kwargs[spec.name] = convert_value(spec, value, key, where)
+    return kwargs
+
+
+def _select(cfg: DictConfig, key: str) -> Any:
+    node = cfg._get_node(key)
+    if isinstance(node, (DictConfig, ListConfig)):
+        return node
+    return cfg[key]
+
+
+def convert_value(spec: InputSpec, value: Any, key: str, where: str = "") -> Any:
+    """Turn a config value into what the input's type expects (DictConfig stays a DictConfig)."""
+    target = spec.python_type
+    origin = typing.get_origin(target) or target
+    if isinstance(value, DictConfig):
+        if origin is DictConfig:
+            check_transferable(value, key, where)
+            return value
+        if dataclasses.is_dataclass(origin) and isinstance(origin, type):
+            return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(origin), value))
+        return OmegaConf.to_container(value, resolve=True)
+    if isinstance(value, ListConfig):
+        if origin is ListConfig:
+            return value
+        return OmegaConf.to_container(value, resolve=True)
+    if _is_path_type(origin) and isinstance(value, str) and "://" not in value:
+        return _absolute_path(value)
+    return value
+
+
+def check_transferable(cfg: DictConfig, key: str, where: str = "") -> None:
+    """Refuse keys the OmegaConf transformer cannot flatten (a dot in a key, a non-string key)."""
+    for bad_key, path in _bad_keys(cfg, key):
+        if isinstance(bad_key, str):
+            fix = f"rename '{bad_key}' without dots (e.g. '{bad_key.replace('.', '_')}')"
+        else:
+            fix = f"use a string key such as '{bad_key}' in quotes"
+        raise UnsupportedConfigError(
+            f"{_prefix(where)}config key {bad_key!r} at '{path}' cannot be passed to a Flyte task "
+            f"(the OmegaConf transformer needs string keys without dots): {fix}."
+        )
+
+
+def _bad_keys(cfg: DictConfig, path: str) -> typing.Iterator[tuple[Any, str]]:
+    for k in cfg.keys():
+        if not isinstance(k, str) or "." in k:
+            yield k, path
+            continue
+        if OmegaConf.is_missing(cfg, k):
+            continue
+        child = cfg._get_node(k)
+        if isinstance(child, DictConfig) and not child._is_none():
+            yield from _bad_keys(child, f"{path}.{k}")
+
+
+def _is_path_type(python_type: Any) -> bool:
+    if python_type is os.PathLike or (isinstance(python_type, type) and issubclass(python_type, os.PathLike)):
+        return True
+    return getattr(python_type, "__name__", "") in ("FlyteFile", "FlyteDirectory")
+
+
+def _absolute_path(value: str) -> str:
+    """Relative data paths are relative to where the user launched, not to Hydra's job directory."""
+    from hydra.utils import to_absolute_path
+
+    try:
+        return to_absolute_path(value)
+    except ValueError:  # outside a Hydra run (no HydraConfig): relative to the current directory
+        return os.path.abspath(value)
+
+
+def _prefix(where: str) -> str:
+    return f"{where}: " if where else ""
