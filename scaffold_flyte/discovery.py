@@ -89,7 +89,7 @@ def find_main_workflow_or_none(module: ModuleType, name: str | None = None) -> M
             f"Module '{module.__name__}' has {len(candidates)} top-level workflows ({names}): "
             f"pick one with {WORKFLOW_SETTING}=<name> (or scaffold_flyte.run(cfg, workflow=<name>))."
         )
-    (attribute, workflow), = candidates.items()
+    ((attribute, workflow),) = candidates.items()
     return MainWorkflow(workflow=workflow, attribute=attribute, module_name=module.__name__)
 
 
@@ -164,7 +164,10 @@ def _children(entity: Any) -> Iterator[Any]:
         yield entity.workflow
     elif isinstance(entity, ArrayNodeMapTask):
         yield entity.python_function_task
-    elif isinstance(entity, PythonFunctionTask) and entity.execution_mode == PythonFunctionTask.ExecutionBehavior.DYNAMIC:
+    elif (
+        isinstance(entity, PythonFunctionTask)
+        and entity.execution_mode == PythonFunctionTask.ExecutionBehavior.DYNAMIC
+    ):
         yield from _referenced_by_body(entity)
 
 

@@ -95,7 +95,24 @@ def convert_value(spec: InputSpec, value: Any, key: str, where: str = "") -> Any
         return OmegaConf.to_container(value, resolve=True)
     if _is_path_type(origin) and isinstance(value, str) and "://" not in value:
         return _absolute_path(value)
+    if origin in SCALARS and not _fits(value, origin):
+        raise ConfigInputError(
+            f"{_prefix(where)}workflow input '{spec.name}' expects {origin.__name__}, but config '{key}' "
+            f"is {value!r} ({type(value).__name__}): set {key}=<{origin.__name__}>."
+        )
     return value
+
+
+SCALARS = (int, float, str, bool)
+
+
+def _fits(value: Any, scalar: type) -> bool:
+    """Whether flytekit will take ``value`` for an input of type ``scalar`` (an int for a float too)."""
+    if isinstance(value, bool) and scalar is not bool:
+        return False
+    if scalar is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, scalar)
 
 
 def check_transferable(cfg: DictConfig, key: str, where: str = "") -> None:
@@ -112,7 +129,7 @@ def check_transferable(cfg: DictConfig, key: str, where: str = "") -> None:
 
 
 def _bad_keys(cfg: DictConfig, path: str) -> typing.Iterator[tuple[Any, str]]:
-    for k in cfg.keys():
+    for k in cfg:
         if not isinstance(k, str) or "." in k:
             yield k, path
             continue

@@ -84,8 +84,10 @@ def launch_sweep(
     jobs = sweep_jobs(hydra_context, config, job_overrides, initial_job_idx)
     main = find_main_workflow_or_none(module_of(task_function), launcher.workflow)
     job_function = _local_job_function(main, task_function, jobs)
-    log.info(f"Flyte launcher (local): {len(jobs)} job(s), " + (f"workflow {main.name}" if main else
-             "no workflow in the module: running the Hydra task function"))
+    log.info(
+        f"Flyte launcher (local): {len(jobs)} job(s), "
+        + (f"workflow {main.name}" if main else "no workflow in the module: running the Hydra task function")
+    )
     returns = []
     for job in jobs:
         log.info(f"\t{job.label}")

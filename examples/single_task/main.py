@@ -1,6 +1,6 @@
 """The smallest app: one task that takes the whole config (an input named ``cfg``).
 
-    python main.py name=Hydra repeat=3
+python main.py name=Hydra repeat=3
 """
 
 from __future__ import annotations

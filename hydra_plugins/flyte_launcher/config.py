@@ -19,4 +19,6 @@ class FlyteLauncherConf:
     workflow: Optional[str] = None  # noqa: UP045 (Hydra's structured configs need Optional)
 
 
-ConfigStore.instance().store(group="hydra/launcher", name="flyte", node=FlyteLauncherConf, provider="flyte_launcher")
+ConfigStore.instance().store(
+    group="hydra/launcher", name="flyte", node=FlyteLauncherConf, provider="flyte_launcher"
+)

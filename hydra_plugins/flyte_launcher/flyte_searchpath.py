@@ -1,4 +1,4 @@
-"""Adds the project's ``conf/`` (launcher presets such as ``hydra/launcher=flyte_local``) to Hydra's search path."""
+"""Adds the project's conf/ (launcher presets: hydra/launcher=flyte_local, ...) to Hydra's search path."""
 
 from pathlib import Path
 

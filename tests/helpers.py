@@ -1,0 +1,104 @@
+"""Running example apps the way a user does: ``python main.py ...`` from the app's own folder."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any, ClassVar
+
+from hydra import initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.utils import JobReturn
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+APPS = ROOT / "tests" / "apps"
+TASK_RAN = re.compile(r"task (\w+): running")
+
+
+def run_app(app_dir: Path, *args: str, home: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run ``python main.py ARGS`` in ``app_dir`` with a private HOME (so a private flytekit cache).
+
+    Hydra's output folders go beside that HOME (``outputs/``, ``multirun/``), not into the repo.
+    """
+    outputs = [f"hydra.run.dir={home.parent}/outputs", f"hydra.sweep.dir={home.parent}/multirun"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLYTE", "HYDRA_FULL_ERROR"))}
+    env["HOME"] = str(home)
+    return subprocess.run(
+        [sys.executable, "main.py", *args, *outputs],
+        cwd=app_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def tasks_that_ran(result: subprocess.CompletedProcess[str]) -> list[str]:
+    """Task bodies that ran, from the ``task NAME: running`` lines the example tasks log."""
+    return TASK_RAN.findall(result.stdout + result.stderr)
+
+
+def load_app(app_dir: Path, name: str) -> ModuleType:
+    """Import an app's main.py under ``name`` (kept in sys.modules, as Hydra's discovery needs)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, app_dir / "main.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class CaptureJobReturns(Callback):
+    """A Hydra callback that keeps every JobReturn it sees (``on_job_end``), in order.
+
+    Selected with ``+hydra.callbacks.capture._target_=tests.helpers.CaptureJobReturns``: it sees what
+    any callback (an MLflow logger, say) would see, and survives a sweep that re-raises a failure.
+    """
+
+    seen: ClassVar[list[JobReturn]] = []
+    started: ClassVar[list[int]] = []
+
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        CaptureJobReturns.started.append(int(config.hydra.job.num))
+
+    def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
+        CaptureJobReturns.seen.append(job_return)
+
+
+CAPTURE = "+hydra.callbacks.capture._target_=tests.helpers.CaptureJobReturns"
+
+
+def multirun(
+    app_dir: Path, module_name: str, overrides: list[str], out: Path
+) -> tuple[list[JobReturn], Exception | None]:
+    """Run ``app_dir``'s main.py as ``python main.py -m OVERRIDES`` would, in this process.
+
+    Returns every job's JobReturn (as Hydra callbacks see them) and the error Hydra's sweeper
+    raised, if any (it re-raises a failed job's error once all jobs ran).
+    """
+    app = load_app(app_dir, module_name)
+    CaptureJobReturns.seen.clear()
+    CaptureJobReturns.started.clear()
+    error: Exception | None = None
+    with initialize_config_dir(config_dir=str(app_dir / "conf"), version_base=None, job_name="main"):
+        hydra = GlobalHydra.instance().hydra
+        assert hydra is not None
+        try:
+            hydra.multirun(
+                config_name="config",
+                task_function=app.main.__wrapped__,
+                overrides=[*overrides, CAPTURE, f"hydra.sweep.dir={out}"],
+            )
+        except Exception as raised:  # noqa: BLE001 - handed to the test to assert on
+            error = raised
+    return list(CaptureJobReturns.seen), error

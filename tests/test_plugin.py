@@ -1,0 +1,62 @@
+"""The plugin as Hydra sees it: discovered, selectable, and cheap for apps that do not use it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from hydra.core.plugins import Plugins
+from hydra.plugins.launcher import Launcher
+from hydra.plugins.search_path_plugin import SearchPathPlugin
+
+from tests.helpers import EXAMPLES, run_app
+
+
+def test_hydra_discovers_the_launcher_and_the_presets() -> None:
+    launchers = {p.__name__ for p in Plugins.instance().discover(Launcher)}
+    search_paths = {p.__name__ for p in Plugins.instance().discover(SearchPathPlugin)}
+    assert "FlyteLauncher" in launchers
+    assert "FlyteLauncherSearchPathPlugin" in search_paths
+
+
+def test_hydra_plugin_scan_imports_neither_flytekit_nor_docker(tmp_path: Path) -> None:
+    """Hydra imports every hydra_plugins module at every start: they must stay light."""
+    probe = (
+        "import sys\n"
+        "from hydra.core.plugins import Plugins\n"
+        "from hydra.plugins.launcher import Launcher\n"
+        "names = [p.__name__ for p in Plugins.instance().discover(Launcher)]\n"
+        "assert 'FlyteLauncher' in names, names\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('flytekit', 'docker', 'flyteidl', 'grpc', 'scaffold_flyte'))\n"
+        "print('HEAVY', heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY []" in result.stdout
+
+
+def test_launcher_settings_print_from_an_app_folder(home: Path) -> None:
+    """Run from the example's own folder, not the project root: the plugin and presets are found."""
+    result = run_app(
+        EXAMPLES / "single_task",
+        "--cfg",
+        "hydra",
+        "-p",
+        "hydra.launcher",
+        "hydra/launcher=flyte_local",
+        home=home,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "_target_: hydra_plugins.flyte_launcher.flyte_launcher.FlyteLauncher" in result.stdout
+    assert "mode: local" in result.stdout
+
+
+def test_the_default_launcher_config_is_remote(home: Path) -> None:
+    result = run_app(
+        EXAMPLES / "single_task", "--cfg", "hydra", "-p", "hydra.launcher", "hydra/launcher=flyte", home=home
+    )
+    assert result.returncode == 0, result.stderr
+    assert "mode: remote" in result.stdout
