@@ -99,8 +99,7 @@ def _named_workflow(module: ModuleType, workflows: dict[str, WorkflowBase], name
             return MainWorkflow(workflow=workflow, attribute=attribute, module_name=module.__name__)
     known = ", ".join(sorted(workflows)) or "none"
     raise WorkflowDiscoveryError(
-        f"{WORKFLOW_SETTING}={name}: module '{module.__name__}' has no workflow of that name "
-        f"(its workflows: {known})."
+        f"{WORKFLOW_SETTING}={name}: module '{module.__name__}' has no workflow of that name (its workflows: {known})."
     )
 
 
@@ -165,8 +164,7 @@ def _children(entity: Any) -> Iterator[Any]:
     elif isinstance(entity, ArrayNodeMapTask):
         yield entity.python_function_task
     elif (
-        isinstance(entity, PythonFunctionTask)
-        and entity.execution_mode == PythonFunctionTask.ExecutionBehavior.DYNAMIC
+        isinstance(entity, PythonFunctionTask) and entity.execution_mode == PythonFunctionTask.ExecutionBehavior.DYNAMIC
     ):
         yield from _referenced_by_body(entity)
 

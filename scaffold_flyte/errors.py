@@ -28,3 +28,11 @@ class UnsupportedConfigError(ScaffoldFlyteError):
 
 class LauncherConfigError(ScaffoldFlyteError):
     """A launcher setting (``hydra.launcher.*``) is invalid."""
+
+
+class ImageConfigError(ScaffoldFlyteError):
+    """An image setting is invalid: nothing was built."""
+
+
+class ImageBuildError(ScaffoldFlyteError):
+    """Building or pushing an image failed: nothing was registered or executed."""

@@ -98,9 +98,7 @@ def test_sweep_with_a_bad_job_runs_no_job(home: Path) -> None:
     assert good.returncode == 0, good.stderr  # the same sweep without the bad job runs
     assert len(list(home.parent.glob("multirun/*/.hydra"))) == 2
     shutil.rmtree(home.parent / "multirun")
-    bad = run_app(
-        APPS / "two_workflows", *LOCAL_SWEEP, "hydra.launcher.workflow=scale", "x=1,oops", home=home
-    )
+    bad = run_app(APPS / "two_workflows", *LOCAL_SWEEP, "hydra.launcher.workflow=scale", "x=1,oops", home=home)
     assert bad.returncode != 0
     assert "Traceback" not in bad.stderr
     assert "job #1 (x=oops)" in bad.stderr

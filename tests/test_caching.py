@@ -22,9 +22,7 @@ def test_split_config_caches_per_sub_config(home: Path) -> None:
     # model changed: make_data (on `data`) stays cached, train and score (downstream of model) run
     assert _ran("split_config", "model.learning_rate=0.01", home=home) == ["train", "score"]
     # evaluate changed: only score runs
-    assert _ran("split_config", "model.learning_rate=0.01", "evaluate.holdout_fraction=0.5", home=home) == [
-        "score"
-    ]
+    assert _ran("split_config", "model.learning_rate=0.01", "evaluate.holdout_fraction=0.5", home=home) == ["score"]
 
 
 def test_etl_only_reruns_downstream_of_the_changed_step(home: Path) -> None:

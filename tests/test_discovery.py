@@ -54,16 +54,12 @@ def test_the_setting_picks_one_of_several() -> None:
 
 
 def test_unknown_workflow_name_lists_the_known_ones() -> None:
-    with pytest.raises(
-        WorkflowDiscoveryError, match=r"no workflow of that name \(its workflows: first, second\)"
-    ):
+    with pytest.raises(WorkflowDiscoveryError, match=r"no workflow of that name \(its workflows: first, second\)"):
         find_main_workflow(two_top, "third")
 
 
 def test_module_without_workflow_is_named() -> None:
-    with pytest.raises(
-        WorkflowDiscoveryError, match="No Flyte workflow found in module 'tests.fixtures.no_workflow'"
-    ):
+    with pytest.raises(WorkflowDiscoveryError, match="No Flyte workflow found in module 'tests.fixtures.no_workflow'"):
         find_main_workflow(no_workflow)
     assert find_main_workflow_or_none(no_workflow) is None
 

@@ -78,7 +78,5 @@ def test_keys_the_transformer_cannot_carry_are_refused(model: dict, bad: str, fi
 
 def test_a_scalar_of_the_wrong_type_is_refused_before_running() -> None:
     cfg = OmegaConf.create({"model": {"lr": 0.1}, "epochs": "many"})
-    with pytest.raises(
-        ConfigInputError, match=r"input 'epochs' expects int, but config 'epochs' is 'many' \(str\)"
-    ):
+    with pytest.raises(ConfigInputError, match=r"input 'epochs' expects int, but config 'epochs' is 'many' \(str\)"):
         workflow_inputs(inputs_wf.mixed, cfg)

@@ -28,12 +28,10 @@ def test_hydra_plugin_scan_imports_neither_flytekit_nor_docker(tmp_path: Path) -
         "from hydra.plugins.launcher import Launcher\n"
         "names = [p.__name__ for p in Plugins.instance().discover(Launcher)]\n"
         "assert 'FlyteLauncher' in names, names\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('flytekit', 'docker', 'flyteidl', 'grpc', 'scaffold_flyte'))\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('flytekit', 'docker', 'flyteidl', 'grpc'))\n"
         "print('HEAVY', heavy)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60
-    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "HEAVY []" in result.stdout
 
@@ -60,3 +58,10 @@ def test_the_default_launcher_config_is_remote(home: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "mode: remote" in result.stdout
+
+
+def test_scaffold_flyte_run_is_there_for_users() -> None:
+    import scaffold_flyte
+    from scaffold_flyte.local import run
+
+    assert scaffold_flyte.run is run

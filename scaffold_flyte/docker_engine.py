@@ -1,0 +1,211 @@
+"""The image step's actions, through the Docker SDK: ask the registry, build, push.
+
+Registry credentials are the user's own, as the Docker SDK reads them from their docker config
+(``~/.docker/config.json``); nothing here reads, logs or stores them. Builds use the classic build
+API with host networking (BuildKit is not assumed).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import tarfile
+import time
+from collections import deque
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+from scaffold_flyte.errors import ImageBuildError
+from scaffold_flyte.images import ImagePlan
+
+log = logging.getLogger(__name__)
+
+BUILD_MODES = ("auto", "force", "skip")
+LOG_TAIL = 15
+
+
+@dataclass(frozen=True)
+class ImageOutcome:
+    """What the image step did for one image."""
+
+    plan: ImagePlan
+    action: str  # "reused" (the registry had the tag), "built" (built and pushed), "named" (used as is)
+    seconds: float = 0.0
+
+
+class Engine:
+    """A connection to the Docker engine, made once per launch."""
+
+    def __init__(self, client: Any | None = None) -> None:
+        import docker
+        from docker.errors import DockerException
+
+        try:
+            self.client = client or docker.from_env()
+            self.client.ping()
+        except DockerException as error:
+            raise ImageBuildError(
+                f"Cannot reach the Docker engine ({_short(error)}): start it (dockerd, or Docker Desktop) "
+                "or point DOCKER_HOST at it; or set hydra.launcher.build=skip to use images already pushed."
+            ) from None
+
+    def local_image_id(self, reference: str) -> str | None:
+        from docker.errors import ImageNotFound
+
+        try:
+            return str(self.client.images.get(reference).id)
+        except ImageNotFound:
+            return None
+
+    def in_registry(self, plan: ImagePlan) -> bool:
+        """Whether the registry already has the plan's tag (a manifest lookup through the engine)."""
+        from docker.errors import APIError, NotFound
+
+        try:
+            self.client.images.get_registry_data(plan.reference)
+            return True
+        except NotFound:
+            return False
+        except APIError as error:
+            text = _short(error)
+            if "manifest unknown" in text or "not found" in text.lower():
+                return False
+            raise ImageBuildError(
+                f"image '{plan.name}': cannot ask registry {plan.spec.registry} for {plan.reference} ({text}): "
+                f"check the registry is up and `docker login {plan.spec.registry}`."
+            ) from None
+
+    def build(self, plan: ImagePlan, show_log: bool) -> str:
+        """Build the plan's image under its reference; returns the image ID."""
+        lines: deque[str] = deque(maxlen=200)
+        image_id = None
+        stream = self.client.api.build(
+            fileobj=build_context(plan),
+            custom_context=True,
+            tag=plan.reference,
+            buildargs=dict(plan.spec.build_args) or None,
+            platform=plan.spec.platform,
+            network_mode="host",
+            rm=True,
+            forcerm=True,
+            decode=True,
+        )
+        for chunk in stream:
+            if "stream" in chunk:
+                for line in chunk["stream"].splitlines():
+                    if line.strip():
+                        lines.append(line)
+                        if show_log:
+                            log.info(f"  [{plan.name}] {line}")
+            if "aux" in chunk and "ID" in chunk["aux"]:
+                image_id = chunk["aux"]["ID"]
+            if "error" in chunk:
+                raise ImageBuildError(_build_failure(plan, chunk["error"].strip(), lines))
+        if image_id is None:
+            raise ImageBuildError(_build_failure(plan, "the engine reported no image", lines))
+        return str(image_id)
+
+    def push(self, plan: ImagePlan) -> None:
+        """Push the plan's tag, logging layer progress now and then."""
+        repository, tag = plan.reference.rsplit(":", 1)
+        done: set[str] = set()
+        layers: set[str] = set()
+        last = time.monotonic()
+        for event in self.client.api.push(repository, tag=tag, stream=True, decode=True):
+            if "error" in event:
+                raise ImageBuildError(
+                    f"image '{plan.name}': the registry refused the push of {plan.reference} "
+                    f"({event['error'].strip()}): check the registry is up and `docker login {plan.spec.registry}`."
+                )
+            layer, status = event.get("id"), event.get("status", "")
+            if layer and status not in ("The push refers to repository",):
+                layers.add(layer)
+                if status in ("Pushed", "Layer already exists", "Mounted from"):
+                    done.add(layer)
+            if time.monotonic() - last > 2 and layers:
+                log.info(f"  [{plan.name}] pushing: {len(done)}/{len(layers)} layers")
+                last = time.monotonic()
+
+
+def build_context(plan: ImagePlan) -> io.BytesIO:
+    """The tar the engine builds from: the generated files, or the user's filtered context."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        if plan.context_dir is not None:
+            for rel in plan.context_files:
+                tar.add(plan.context_dir / rel, arcname=rel, recursive=False)
+        folders = sorted({str(parent) for name, _ in plan.files for parent in PurePosixPath(name).parents} - {"."})
+        for folder in folders:
+            info = tarfile.TarInfo(folder)
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(info)
+        for name, text in [("Dockerfile", plan.dockerfile), *plan.files]:
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+    buffer.seek(0)
+    return buffer
+
+
+def ensure_images(
+    engine: Engine, plans: Iterable[ImagePlan], mode: str, parallel: int, show_log: bool = False
+) -> list[ImageOutcome]:
+    """Make every planned image available in its registry; build and push only what is missing.
+
+    ``mode``: ``auto`` builds what the registry lacks, ``force`` rebuilds all, ``skip`` builds
+    nothing and uses the references as planned. Independent images build concurrently, at most
+    ``parallel`` at a time; the first failure stops the step (its error names the image).
+    """
+    plans = list(plans)
+    unique = list({plan.reference: plan for plan in plans}.values())  # same content, same image: once
+    with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="image") as pool:
+        futures = {plan.reference: pool.submit(_ensure_one, engine, plan, mode, show_log) for plan in unique}
+        done = {reference: future.result() for reference, future in futures.items()}
+    return [ImageOutcome(plan, done[plan.reference].action, done[plan.reference].seconds) for plan in plans]
+
+
+def _ensure_one(engine: Engine, plan: ImagePlan, mode: str, show_log: bool) -> ImageOutcome:
+    if plan.fixed or mode == "skip":
+        log.info(f"image {plan.name}: {plan.reference} (used as named, not built)")
+        return ImageOutcome(plan, "named")
+    if mode == "auto" and engine.in_registry(plan):
+        log.info(f"image {plan.name}: {plan.reference} is in the registry, nothing to build")
+        return ImageOutcome(plan, "reused")
+    start = time.monotonic()
+    log.info(f"image {plan.name}: building {plan.reference} from {plan.spec.base_image} ...")
+    engine.build(plan, show_log)
+    log.info(f"image {plan.name}: built in {time.monotonic() - start:.1f} s, pushing ...")
+    engine.push(plan)
+    seconds = time.monotonic() - start
+    log.info(f"image {plan.name}: pushed {plan.reference} ({seconds:.1f} s in all)")
+    return ImageOutcome(plan, "built", seconds)
+
+
+def _build_failure(plan: ImagePlan, error: str, lines: Iterable[str]) -> str:
+    tail = list(lines)[-LOG_TAIL:]
+    hint = _hint(plan, error, tail)
+    log_text = "\n".join(f"    {line}" for line in tail)
+    return f"image '{plan.name}': build failed: {error}. {hint}" + (f"\n  build log tail:\n{log_text}" if tail else "")
+
+
+def _hint(plan: ImagePlan, error: str, tail: list[str]) -> str:
+    steps = [line for line in tail if line.startswith("Step ")]
+    failed_step = steps[-1].lower() if steps else ""
+    text = error.lower()
+    if " : from " in failed_step or "pull access denied" in text or "manifest unknown" in text:
+        return (
+            f"The base image {plan.spec.base_image} could not be found: build or pull it, or fix "
+            f"hydra.launcher.images.{plan.name}.base_image."
+        )
+    if "pip install -r" in failed_step:
+        return f"pip could not install the requirements: fix hydra.launcher.images.{plan.name}.requirements / .extras."
+    return f"Fix the Dockerfile (see the log; hydra.launcher.build_log=true shows it all) for image '{plan.name}'."
+
+
+def _short(error: Exception) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text if len(text) < 200 else text[:197] + "..."

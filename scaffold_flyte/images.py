@@ -1,0 +1,339 @@
+"""Task images as plain data: what to build, from which Dockerfile, under which content tag.
+
+Nothing here talks to Docker or a registry, so a plan can be printed, compared and tested without
+an engine. The tag is a hash of everything that goes into the image (base image, Dockerfile,
+build args, platform, the resolved dependency list, and the build context where a Dockerfile of
+the user's own copies files), never of the code that fast registration ships beside it: a
+code-only change keeps the tag, a dependency change gives a new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from scaffold_flyte.errors import ImageConfigError
+
+DEFAULT_IMAGE = "default"
+# Pinned to the versions installed here, so tasks deserialize exactly what this side serialized.
+RUNTIME_PACKAGES = ("flytekit", "flytekitplugins-omegaconf", "hydra-core", "omegaconf")
+# Never in a build context, whatever .dockerignore says: secrets, VCS, environments, outputs.
+ALWAYS_EXCLUDED = (
+    ".git",
+    ".env",
+    ".env.*",
+    "**/.env",
+    "*.pem",
+    "*.key",
+    "**/.netrc",
+    "**/.docker",
+    "**/.aws",
+    "**/.flyte",
+    ".venv",
+    "venv",
+    "**/.venv",
+    "**/__pycache__",
+    "**/*.pyc",
+    "outputs",
+    "multirun",
+    "**/outputs",
+    "**/multirun",
+    ".infra",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+)
+# https://github.com/distribution/reference: name components and tag
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_HOST = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?)"
+REPOSITORY_RE = re.compile(rf"^(?:{_HOST}/)?{_COMPONENT}(?:/{_COMPONENT})*$")
+TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
+LIBRARY_DIR = "scaffold_flyte"
+IMAGE_TEMPLATE_RE = re.compile(r"\{\{\s*\.images\.([A-Za-z0-9_-]+)\.")
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """One image as the user configured it (``hydra.launcher.images.<name>``)."""
+
+    name: str
+    registry: str
+    repository: str
+    base_image: str
+    requirements: str | None = None
+    extras: tuple[str, ...] = ()
+    dockerfile: str | None = None
+    build_args: tuple[tuple[str, str], ...] = ()
+    platform: str | None = None
+    image: str | None = None  # a fixed reference: used as is, never built
+
+    @staticmethod
+    def from_config(name: str, node: Mapping[str, Any], default_repository: str) -> ImageSpec:
+        """Build the spec from the launcher's config node for image ``name``."""
+        args = node.get("build_args") or {}
+        return ImageSpec(
+            name=name,
+            registry=str(node.get("registry") or "").rstrip("/"),
+            repository=str(node.get("repository") or default_repository),
+            base_image=str(node.get("base_image") or default_base_image()),
+            requirements=node.get("requirements"),
+            extras=tuple(node.get("extras") or ()),
+            dockerfile=node.get("dockerfile"),
+            build_args=tuple(sorted((str(k), str(v)) for k, v in args.items())),
+            platform=node.get("platform"),
+            image=node.get("image"),
+        )
+
+    @property
+    def repository_ref(self) -> str:
+        return f"{self.registry}/{self.repository}" if self.registry else self.repository
+
+
+@dataclass(frozen=True)
+class ImagePlan:
+    """An image ready to build: its Dockerfile, its context and its content-derived reference."""
+
+    spec: ImageSpec
+    dockerfile: str
+    context_dir: Path | None  # the user's Dockerfile folder; None: generated, context is `files`
+    context_files: tuple[str, ...]  # relative paths under context_dir that go into the build
+    files: tuple[tuple[str, str], ...] = field(default=())  # generated files: (name, text)
+    tag: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def reference(self) -> str:
+        """``registry/repository:tag``: what tasks run and what the registry is asked for."""
+        return self.spec.image or f"{self.spec.repository_ref}:{self.tag}"
+
+    @property
+    def fixed(self) -> bool:
+        """A reference the user named: nothing to build."""
+        return self.spec.image is not None
+
+
+def default_base_image() -> str:
+    """The slim official Python image of the local Python's minor version."""
+    return f"python:{sys.version_info.major}.{sys.version_info.minor}-slim-bookworm"
+
+
+def runtime_pins() -> list[str]:
+    return [f"{package}=={version(package)}" for package in RUNTIME_PACKAGES]
+
+
+def resolved_requirements(spec: ImageSpec, launch_dir: Path) -> list[str]:
+    """The user's dependencies: the requirements file's lines and the pyproject extras', normalized.
+
+    Comments, blank lines and order do not change the list, so they do not change the tag.
+    """
+    lines: list[str] = []
+    if spec.requirements:
+        path = _resolve(spec.requirements, launch_dir)
+        if not path.is_file():
+            raise ImageConfigError(
+                f"image '{spec.name}': requirements file {path} does not exist: fix "
+                f"hydra.launcher.images.{spec.name}.requirements."
+            )
+        lines += _requirement_lines(path.read_text())
+    if spec.extras:
+        lines += _pyproject_requirements(spec, launch_dir)
+    return sorted(set(lines))
+
+
+def _requirement_lines(text: str) -> list[str]:
+    out = []
+    for raw in text.splitlines():
+        line = raw.split(" #", 1)[0].strip()
+        if line and not line.startswith("#"):
+            out.append(line)
+    return out
+
+
+def _pyproject_requirements(spec: ImageSpec, launch_dir: Path) -> list[str]:
+    pyproject = _find_upwards(launch_dir, "pyproject.toml")
+    if pyproject is None:
+        raise ImageConfigError(
+            f"image '{spec.name}': extras {list(spec.extras)} need a pyproject.toml in {launch_dir} "
+            "or above it: add one, or list the packages in a requirements file."
+        )
+    project = tomllib.loads(pyproject.read_text()).get("project", {})
+    optional = project.get("optional-dependencies", {})
+    lines = list(project.get("dependencies", []))
+    for extra in spec.extras:
+        if extra not in optional:
+            known = ", ".join(sorted(optional)) or "none"
+            raise ImageConfigError(
+                f"image '{spec.name}': {pyproject} has no extra '{extra}' (its extras: {known}): "
+                f"fix hydra.launcher.images.{spec.name}.extras."
+            )
+        lines += optional[extra]
+    return lines
+
+
+def render_dockerfile(spec: ImageSpec, requirements: list[str]) -> str:
+    """The generated Dockerfile: base image, a venv with pinned flytekit & co, the user's packages."""
+    lines = [
+        f"# Generated by scaffold-flyte for image '{spec.name}'.",
+        "# Code is not copied in: fast registration ships it beside the image.",
+        f"FROM {spec.base_image}",
+        "ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 \\",
+        "    PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1",
+    ]
+    lines += [f"ARG {key}" for key, _ in spec.build_args]
+    lines += [
+        "RUN python3 -m venv /opt/venv",
+        "RUN pip install " + " ".join(runtime_pins()),
+    ]
+    if requirements:
+        lines += [
+            "COPY requirements.txt /tmp/scaffold-requirements.txt",
+            "RUN pip install -r /tmp/scaffold-requirements.txt",
+        ]
+    lines += [
+        "# scaffold_flyte itself: the user's module imports it (run() is its entry point)",
+        f"COPY {LIBRARY_DIR} /opt/scaffold-flyte/{LIBRARY_DIR}",
+        'RUN python -c "import site, pathlib; '
+        "pathlib.Path(site.getsitepackages()[0], 'scaffold_flyte.pth').write_text('/opt/scaffold-flyte')\"",
+        "WORKDIR /root",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def library_files() -> tuple[tuple[str, str], ...]:
+    """scaffold_flyte's own source, as build-context files under ``scaffold_flyte/``."""
+    package = Path(__file__).resolve().parent
+    return tuple(
+        (f"{LIBRARY_DIR}/{path.relative_to(package).as_posix()}", path.read_text())
+        for path in sorted(package.rglob("*.py"))
+    )
+
+
+def plan_image(spec: ImageSpec, launch_dir: Path, base_image_id: str | None = None) -> ImagePlan:
+    """The image to build for ``spec``, with its content tag.
+
+    ``base_image_id`` is the engine's ID of the base image when it has one locally, so a base
+    rebuilt under the same name gives a new tag.
+    """
+    validate_spec(spec)
+    if spec.dockerfile:
+        path = _resolve(spec.dockerfile, launch_dir)
+        if not path.is_file():
+            raise ImageConfigError(
+                f"image '{spec.name}': Dockerfile {path} does not exist: fix "
+                f"hydra.launcher.images.{spec.name}.dockerfile."
+            )
+        dockerfile = path.read_text()
+        context_dir = path.parent
+        files = tuple(sorted(context_paths(context_dir, dockerfile_name=path.name)))
+        plan = ImagePlan(spec=spec, dockerfile=dockerfile, context_dir=context_dir, context_files=files)
+        digest_parts: dict[str, Any] = {"context": _files_digest(context_dir, files)}
+    else:
+        requirements = resolved_requirements(spec, launch_dir)
+        dockerfile = render_dockerfile(spec, requirements)
+        generated: tuple[tuple[str, str], ...] = (
+            (("requirements.txt", "\n".join(requirements) + "\n"),) if requirements else ()
+        )
+        generated += library_files()
+        plan = ImagePlan(spec=spec, dockerfile=dockerfile, context_dir=None, context_files=(), files=generated)
+        digest_parts = {"requirements": requirements, "files": generated}
+    content = {
+        "base_image": spec.base_image,
+        "base_image_id": base_image_id,
+        "dockerfile": dockerfile,
+        "build_args": spec.build_args,
+        "platform": spec.platform,
+        **digest_parts,
+    }
+    tag = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:20]
+    return ImagePlan(**{**plan.__dict__, "tag": tag})
+
+
+def validate_spec(spec: ImageSpec) -> None:
+    """Refuse an image name that is not a valid reference, before anything is built."""
+    if spec.image is not None:
+        repository, _, tag = spec.image.rpartition(":") if _has_tag(spec.image) else (spec.image, "", "")
+        if not REPOSITORY_RE.match(repository) or (tag and not TAG_RE.match(tag)):
+            raise ImageConfigError(
+                f"image '{spec.name}': '{spec.image}' is not a valid image reference "
+                "(lower-case [registry/]name[:tag]): fix hydra.launcher.images."
+                f"{spec.name}.image."
+            )
+        return
+    if not spec.registry:
+        raise ImageConfigError(
+            f"image '{spec.name}' has no registry to push to: set hydra.launcher.images.{spec.name}.registry "
+            "(e.g. localhost:5000 or ghcr.io/<org>)."
+        )
+    if not REPOSITORY_RE.match(spec.repository_ref):
+        raise ImageConfigError(
+            f"image '{spec.name}': '{spec.repository_ref}' is not a valid image name (lower-case letters, "
+            f"digits, '.', '_', '-', '/' separated): fix hydra.launcher.images.{spec.name}.registry / .repository."
+        )
+
+
+def _has_tag(reference: str) -> bool:
+    return ":" in reference.rsplit("/", 1)[-1]
+
+
+def image_names_used(tasks: Iterable[Any]) -> dict[str, list[str]]:
+    """Image names tasks ask for (``container_image="{{.images.gpu.fqn}}:..."``), with the tasks."""
+    used: dict[str, list[str]] = {}
+    for task in tasks:
+        image = getattr(task, "container_image", None)
+        for name in IMAGE_TEMPLATE_RE.findall(image) if isinstance(image, str) else ():
+            used.setdefault(name, []).append(str(task.name))
+    return used
+
+
+def check_task_images(tasks: Iterable[Any], configured: Iterable[str]) -> None:
+    """Every image a task names must be configured, or its registration would point nowhere."""
+    known = set(configured)
+    for name, users in sorted(image_names_used(tasks).items()):
+        if name not in known:
+            raise ImageConfigError(
+                f"task {users[0]} runs in image '{name}', which is not configured: add "
+                f"hydra.launcher.images.{name} (configured: {', '.join(sorted(known))})."
+            )
+
+
+def context_paths(root: Path, dockerfile_name: str = "Dockerfile") -> set[str]:
+    """Files of ``root`` that go into a build: .dockerignore honoured, secrets and outputs never."""
+    from docker.utils.build import exclude_paths
+
+    patterns = list(ALWAYS_EXCLUDED)
+    ignore = root / ".dockerignore"
+    if ignore.is_file():
+        patterns += [p.strip() for p in ignore.read_text().splitlines() if p.strip() and not p.startswith("#")]
+    return {p for p in exclude_paths(str(root), patterns, dockerfile=dockerfile_name) if (root / p).is_file()}
+
+
+def _files_digest(root: Path, files: Iterable[str]) -> str:
+    digest = hashlib.sha256()
+    for rel in sorted(files):
+        digest.update(rel.encode() + b"\0" + hashlib.sha256((root / rel).read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _resolve(path: str, launch_dir: Path) -> Path:
+    candidate = Path(path).expanduser()
+    return candidate if candidate.is_absolute() else launch_dir / candidate
+
+
+def _find_upwards(start: Path, name: str) -> Path | None:
+    for folder in [start, *start.parents]:
+        if (folder / name).is_file():
+            return folder / name
+    return None

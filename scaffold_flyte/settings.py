@@ -1,0 +1,51 @@
+"""The launcher's settings schema (``hydra.launcher.*``), as Hydra structured configs.
+
+Hydra registers these through hydra_plugins/flyte_launcher/config.py at every start, so this
+module imports nothing beyond the standard library. Every field has a one-line comment: with
+``python main.py --cfg hydra -p hydra.launcher`` the config documents itself.
+"""
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional  # noqa: UP035 (Hydra's structured configs need typing's)
+
+
+@dataclass
+class ImageConf:
+    # registry (host[:port][/namespace]) the image is pushed to and tasks pull from
+    registry: Optional[str] = None  # noqa: UP045
+    # repository under the registry; null: the app folder's name
+    repository: Optional[str] = None  # noqa: UP045
+    # image to build FROM; null: python:<local major.minor>-slim-bookworm
+    base_image: Optional[str] = None  # noqa: UP045
+    # requirements file (relative to where you launch) installed on top of flytekit & co
+    requirements: Optional[str] = None  # noqa: UP045
+    # extras of your project's pyproject.toml to install (with its dependencies), e.g. [train]
+    extras: List[str] = field(default_factory=list)  # noqa: UP006
+    # your own Dockerfile (relative to where you launch) instead of the generated one
+    dockerfile: Optional[str] = None  # noqa: UP045
+    # build arguments for the Dockerfile's ARGs
+    build_args: Dict[str, str] = field(default_factory=dict)  # noqa: UP006
+    # target platform, e.g. linux/amd64; null: the engine's own
+    platform: Optional[str] = None  # noqa: UP045
+    # a fixed, already pushed image reference: used as is, never built
+    image: Optional[str] = None  # noqa: UP045
+
+
+@dataclass
+class FlyteLauncherConf:
+    _target_: str = "hydra_plugins.flyte_launcher.flyte_launcher.FlyteLauncher"
+    # where the sweep's jobs run: local (flytekit local execution, in this process) or remote
+    mode: str = "remote"
+    # the workflow to launch, by name, where the module holds several top-level workflows
+    workflow: Optional[str] = None  # noqa: UP045
+    # task images by name: "default" for every task, others for tasks that ask for them
+    # (container_image="{{.images.<name>.fqn}}:{{.images.<name>.version}}")
+    images: Dict[str, ImageConf] = field(default_factory=lambda: {"default": ImageConf()})  # noqa: UP006
+    # auto: build and push images whose tag the registry lacks; force: rebuild all; skip: build nothing
+    build: str = "auto"
+    # images built and pushed at once
+    max_parallel_builds: int = 2
+    # print each image's Dockerfile before building
+    show_dockerfile: bool = False
+    # stream the whole build log (it is shown on failure anyway)
+    build_log: bool = False
