@@ -52,14 +52,6 @@ class Engine:
                 "or point DOCKER_HOST at it; or set hydra.launcher.build=skip to use images already pushed."
             ) from None
 
-    def local_image_id(self, reference: str) -> str | None:
-        from docker.errors import ImageNotFound
-
-        try:
-            return str(self.client.images.get(reference).id)
-        except ImageNotFound:
-            return None
-
     def in_registry(self, plan: ImagePlan) -> bool:
         """Whether the registry already has the plan's tag (a manifest lookup through the engine)."""
         from docker.errors import APIError, NotFound

@@ -36,3 +36,15 @@ class ImageConfigError(ScaffoldFlyteError):
 
 class ImageBuildError(ScaffoldFlyteError):
     """Building or pushing an image failed: nothing was registered or executed."""
+
+
+class ConnectionSettingsError(ScaffoldFlyteError):
+    """Flyte cannot be reached where the settings say it is."""
+
+
+class RegistrationError(ScaffoldFlyteError):
+    """Registering the workflow failed, or what is registered does not fit the launch."""
+
+
+class ExecutionError(ScaffoldFlyteError):
+    """Creating or following executions failed."""

@@ -8,7 +8,7 @@ without Docker or Flyte.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +35,12 @@ def plan_images(
     main: MainWorkflow | None,
     app_dir: Path,
     launch_dir: Path,
-    base_image_id: Callable[[str], str | None] = lambda _: None,
+    code: tuple[tuple[str, str], ...] = (),
 ) -> list[ImagePlan]:
     """The images the main workflow's tasks run in: the default one and each named one a task asks for.
 
     A task naming an image that is not configured is an error here, before anything is built.
+    ``code`` is baked into every generated image (``bake_code``).
     """
     if DEFAULT_IMAGE not in images:
         raise ImageConfigError(
@@ -53,6 +54,10 @@ def plan_images(
     plans = []
     for name in wanted:
         spec = ImageSpec.from_config(name, images[name], repository)
-        base_id = None if spec.image or spec.dockerfile else base_image_id(spec.base_image)
-        plans.append(plan_image(spec, launch_dir, base_id))
+        if code and spec.dockerfile:
+            raise ImageConfigError(
+                f"image '{name}' has a Dockerfile of your own, so hydra.launcher.bake_code cannot add the code to it: "
+                "COPY it in your Dockerfile and launch with bake_code=false and build=force, or drop the Dockerfile."
+            )
+        plans.append(plan_image(spec, launch_dir, code))
     return plans

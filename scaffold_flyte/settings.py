@@ -38,6 +38,32 @@ class FlyteLauncherConf:
     mode: str = "remote"
     # the workflow to launch, by name, where the module holds several top-level workflows
     workflow: Optional[str] = None  # noqa: UP045
+    # Flyte admin endpoint (host:port); null: flytekit's own config ($FLYTECTL_CONFIG,
+    # ~/.flyte/config.yaml, FLYTE_* variables), auth settings included
+    endpoint: Optional[str] = None  # noqa: UP045
+    # plain-text gRPC to the endpoint (a local sandbox); null: as flytekit's config says
+    insecure: Optional[bool] = None  # noqa: UP045
+    # Flyte project and domain the workflow is registered and executed in
+    project: str = "flytesnacks"
+    domain: str = "development"
+    # registration version; null: a hash of the code bundle, the images and these settings
+    version: Optional[str] = None  # noqa: UP045
+    # copy the code into the images (tag covers the code) instead of shipping it as a bundle
+    bake_code: bool = False
+    # print the whole plan (workflow, images, version, executions) and touch nothing
+    dry_run: bool = False
+    # wait for the executions and hand their outputs to Hydra; false: return ids and URLs at once
+    wait: bool = True
+    # executions created (and polled) at once
+    max_parallel_executions: int = 8
+    # allow ${oc.env:...} values in execution inputs (they are sent, and stored, in plain text)
+    allow_env_inputs: bool = False
+    # seconds between two polls of the executions' state
+    poll_interval: float = 2.0
+    # give up waiting after this many seconds (the executions go on); null: no limit
+    timeout: Optional[float] = None  # noqa: UP045
+    # on Ctrl-C while waiting, terminate the executions still running (default: leave them running)
+    terminate_on_interrupt: bool = False
     # task images by name: "default" for every task, others for tasks that ask for them
     # (container_image="{{.images.<name>.fqn}}:{{.images.<name>.version}}")
     images: Dict[str, ImageConf] = field(default_factory=lambda: {"default": ImageConf()})  # noqa: UP006

@@ -1,42 +1,37 @@
-"""One Hydra launch: the sweep's job configs, checked as a whole, then run.
+"""One Hydra launch: the sweep's job configs, checked as a whole, then run locally or on Flyte.
 
 Everything that can be wrong with the launch (an unknown override, no or several workflows, a
 config that cannot fill the workflow's inputs) is found while planning, before the first job
-runs, so a bad sweep stops with one line and nothing half done.
+runs, so a bad sweep stops with one line and nothing half done. Each job then goes through
+Hydra's own ``run_job``: its folder, ``.hydra/`` files, log, callbacks and JobReturn are Hydra's.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import logging
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import JobReturn, configure_log, filter_overrides, run_job, setup_globals
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from scaffold_flyte.discovery import MainWorkflow, find_main_workflow_or_none, module_of
 from scaffold_flyte.errors import LauncherConfigError
 from scaffold_flyte.inputs import workflow_inputs
 from scaffold_flyte.local import run_workflow
+from scaffold_flyte.settings import FlyteLauncherConf
 
 log = logging.getLogger(__name__)
 
 MODES = ("local", "remote")
-
-
-class LauncherState(Protocol):
-    """What the Hydra launcher object holds after ``setup()``."""
-
-    mode: str
-    workflow: str | None
-    config: DictConfig | None
-    task_function: TaskFunction | None
-    hydra_context: HydraContext | None
+BUILD_MODES = ("auto", "force", "skip")
 
 
 @dataclass(frozen=True)
@@ -62,46 +57,53 @@ class SweepJob:
 
 
 def launch_sweep(
-    launcher: LauncherState, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
+    config: DictConfig,
+    task_function: TaskFunction,
+    hydra_context: HydraContext,
+    job_overrides: Sequence[Sequence[str]],
+    initial_job_idx: int,
 ) -> list[JobReturn]:
-    """Run one batch of sweep jobs as the launcher's mode says, one JobReturn per job."""
-    config, task_function, hydra_context = launcher.config, launcher.task_function, launcher.hydra_context
-    assert config is not None and task_function is not None and hydra_context is not None
-    if launcher.mode not in MODES:
-        raise LauncherConfigError(
-            f"hydra.launcher.mode={launcher.mode} is not a mode: use hydra.launcher.mode=local or =remote."
-        )
-    if launcher.mode == "remote":
-        raise LauncherConfigError(
-            "hydra.launcher.mode=remote is not available in this version of scaffold-flyte: "
-            "run the sweep with hydra.launcher.mode=local (or hydra/launcher=flyte_local)."
-        )
-
+    """Run one batch of sweep jobs as ``hydra.launcher.mode`` says, one JobReturn per job."""
+    settings = launcher_settings(config)
     setup_globals()
     configure_log(config.hydra.hydra_logging, config.hydra.verbose)
     Path(str(config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
 
     jobs = sweep_jobs(hydra_context, config, job_overrides, initial_job_idx)
-    main = find_main_workflow_or_none(module_of(task_function), launcher.workflow)
-    job_function = _local_job_function(main, task_function, jobs)
-    log.info(
-        f"Flyte launcher (local): {len(jobs)} job(s), "
-        + (f"workflow {main.name}" if main else "no workflow in the module: running the Hydra task function")
-    )
-    returns = []
-    for job in jobs:
+    main = find_main_workflow_or_none(module_of(task_function), settings.workflow)
+
+    def run(job: SweepJob, function: Callable[[DictConfig], Any]) -> JobReturn:
         log.info(f"\t{job.label}")
-        returns.append(
-            run_job(
-                hydra_context=hydra_context,
-                task_function=job_function,
-                config=job.config,
-                job_dir_key="hydra.sweep.dir",
-                job_subdir_key="hydra.sweep.subdir",
-            )
+        result = run_job(
+            hydra_context=hydra_context,
+            task_function=function,
+            config=job.config,
+            job_dir_key="hydra.sweep.dir",
+            job_subdir_key="hydra.sweep.subdir",
         )
         configure_log(config.hydra.hydra_logging, config.hydra.verbose)
-    return returns
+        return result
+
+    if settings.mode == "local":
+        return _launch_local(main, task_function, jobs, run)
+    return _launch_remote(settings, main, jobs, run, config)
+
+
+def launcher_settings(config: DictConfig) -> FlyteLauncherConf:
+    """``hydra.launcher`` as the settings dataclass, with its enumerations checked."""
+    node = OmegaConf.merge(OmegaConf.structured(FlyteLauncherConf), config.hydra.launcher)
+    settings = OmegaConf.to_object(node)
+    assert isinstance(settings, FlyteLauncherConf)
+    if settings.mode not in MODES:
+        raise LauncherConfigError(
+            f"hydra.launcher.mode={settings.mode} is not a mode: use hydra.launcher.mode=local or =remote."
+        )
+    if settings.build not in BUILD_MODES:
+        raise LauncherConfigError(
+            f"hydra.launcher.build={settings.build} is not a build mode: use auto (build what the registry lacks), "
+            "force or skip."
+        )
+    return settings
 
 
 def sweep_jobs(
@@ -122,22 +124,58 @@ def sweep_jobs(
     return jobs
 
 
-def _local_job_function(
-    main: MainWorkflow | None, task_function: TaskFunction, jobs: list[SweepJob]
-) -> Callable[[DictConfig], Any]:
-    """What ``run_job`` calls per job: the main workflow on the job's config, or, for a Hydra app
-    with no workflow, its own task function.
-
-    The inputs of every job are split from its config here, once, so a config that cannot fill the
-    workflow stops the launch before the first job runs.
+def _launch_local(
+    main: MainWorkflow | None,
+    task_function: TaskFunction,
+    jobs: list[SweepJob],
+    run: Callable[[SweepJob, Callable[[DictConfig], Any]], JobReturn],
+) -> list[JobReturn]:
+    """Each job in this process: the main workflow through flytekit's local execution, or, for a
+    Hydra app with no workflow, its own task function. Every job's inputs are split from its
+    config first, so a config that cannot fill the workflow stops the launch before any job runs.
     """
+    what = f"workflow {main.name}" if main else "no workflow in the module: running the Hydra task function"
+    log.info(f"Flyte launcher (local): {len(jobs)} job(s), {what}")
     if main is None:
-        return task_function
+        return [run(job, task_function) for job in jobs]
     for job in jobs:
         HydraConfig.instance().set_config(job.config)  # configs may interpolate ${hydra:...}
         workflow_inputs(main.workflow, job.task_config, job.label)
+    return [run(job, functools.partial(_run_locally, main, job.label)) for job in jobs]
 
-    def run_main_workflow(cfg: DictConfig) -> Any:
-        return run_workflow(main, cfg, f"job #{HydraConfig.get().job.num}")
 
-    return run_main_workflow
+def _run_locally(main: MainWorkflow, label: str, cfg: DictConfig) -> Any:
+    return run_workflow(main, cfg, label)
+
+
+def _launch_remote(
+    settings: FlyteLauncherConf,
+    main: MainWorkflow | None,
+    jobs: list[SweepJob],
+    run: Callable[[SweepJob, Callable[[DictConfig], Any]], JobReturn],
+    config: DictConfig,
+) -> list[JobReturn]:
+    from scaffold_flyte import remote_launch
+
+    if main is None:
+        raise LauncherConfigError(
+            f"No Flyte workflow in module '{config.hydra.job.name}': remote mode runs a workflow; define one "
+            "with @workflow, or run the plain function with hydra.launcher.mode=local."
+        )
+    workdir = remote_launch.new_workdir()
+    try:
+        plan = remote_launch.plan_remote(
+            settings, main, jobs, str(config.hydra.sweep.dir), Path(config.hydra.runtime.cwd), workdir
+        )
+        if settings.dry_run:
+            remote_launch.dry_run(plan)
+            return [run(job, functools.partial(_planned, plan, job.num)) for job in jobs]
+        log.info(f"Flyte launcher (remote): {len(jobs)} job(s), workflow {main.name}, version {plan.version}")
+        return remote_launch.act(plan, jobs, run)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _planned(plan: Any, num: int, cfg: DictConfig) -> dict[str, Any]:
+    request = next(r for r in plan.requests if r.num == num)
+    return {"dry_run": True, "execution": request.name, "version": plan.version, "inputs": sorted(request.inputs)}

@@ -48,7 +48,7 @@ def copy_app(tmp_path: Path, name: str = "split_config") -> Path:
 
 def plan_for(app_dir: Path, images: dict[str, dict[str, Any]], engine: Engine, module: str) -> list[ImagePlan]:
     app = load_app(app_dir, module)
-    return plan_images(images, find_main_workflow(app), app_dir, app_dir, engine.local_image_id)
+    return plan_images(images, find_main_workflow(app), app_dir, app_dir)
 
 
 def image_events(client: Any, since: float, until: float) -> list[tuple[str, str]]:
@@ -151,7 +151,7 @@ def test_named_images_build_concurrently_and_force_rebuilds(client: Any, engine:
     repository = f"scaffold-test-{SESSION}/named"
     images = image_config(repository)
     images["gpu"] = {**images["default"], "build_args": {"FLAVOUR": "gpu"}}
-    plans = plan_images(images, find_main_workflow(gpu_image), tmp_path, tmp_path, engine.local_image_id)
+    plans = plan_images(images, find_main_workflow(gpu_image), tmp_path, tmp_path)
     assert [p.name for p in plans] == ["default", "gpu"]
     assert plans[0].tag != plans[1].tag
     outcomes = ensure_images(engine, plans, "auto", parallel=2)
@@ -185,7 +185,7 @@ def test_build_context_honours_dockerignore_and_never_takes_secrets(
     (app_dir / ".dockerignore").write_text("data\n")
     (app_dir / "Dockerfile").write_text(f"FROM {infra.BASE_IMAGE}\nCOPY . /ctx\n")
     images = image_config(f"scaffold-test-{SESSION}/ctx", dockerfile="Dockerfile")
-    (plan,) = plan_images(images, None, app_dir, app_dir, engine.local_image_id)
+    (plan,) = plan_images(images, None, app_dir, app_dir)
     ensure_images(engine, [plan], "auto", parallel=1)
     listing = run_in_image(client, plan.reference, ["find", "/ctx", "-type", "f"]).split()
     assert sorted(listing) == ["/ctx/.dockerignore", "/ctx/Dockerfile", "/ctx/keep/notes.txt", "/ctx/main.py"]
@@ -200,7 +200,7 @@ def _expect_build_error(engine: Engine, plans: list[ImagePlan], mode: str = "aut
 def test_failing_dockerfile_shows_the_log_tail(engine: Engine, tmp_path: Path) -> None:
     (tmp_path / "Dockerfile").write_text(f"FROM {infra.BASE_IMAGE}\nRUN echo preparing && exit 3\n")
     images = image_config(f"scaffold-test-{SESSION}/broken", dockerfile="Dockerfile")
-    (plan,) = plan_images(images, None, tmp_path, tmp_path, engine.local_image_id)
+    (plan,) = plan_images(images, None, tmp_path, tmp_path)
     message = _expect_build_error(engine, [plan])
     first = message.splitlines()[0]
     assert first.startswith("image 'default': build failed:")
@@ -211,7 +211,7 @@ def test_failing_dockerfile_shows_the_log_tail(engine: Engine, tmp_path: Path) -
 
 def test_missing_base_image_is_named(engine: Engine, tmp_path: Path) -> None:
     images = image_config(f"scaffold-test-{SESSION}/nobase", base_image=f"{infra.REGISTRY_NAME}/no-such-base:1")
-    (plan,) = plan_images(images, None, tmp_path, tmp_path, engine.local_image_id)
+    (plan,) = plan_images(images, None, tmp_path, tmp_path)
     first = _expect_build_error(engine, [plan]).splitlines()[0]
     assert f"The base image {infra.REGISTRY_NAME}/no-such-base:1 could not be found" in first
     assert "hydra.launcher.images.default.base_image" in first
@@ -220,7 +220,7 @@ def test_missing_base_image_is_named(engine: Engine, tmp_path: Path) -> None:
 def test_unresolvable_requirements_name_the_setting(engine: Engine, tmp_path: Path) -> None:
     (tmp_path / "requirements.txt").write_text("scaffold-flyte-no-such-package-xyz==0.0.1\n")
     images = image_config(f"scaffold-test-{SESSION}/nodeps", requirements="requirements.txt")
-    (plan,) = plan_images(images, None, tmp_path, tmp_path, engine.local_image_id)
+    (plan,) = plan_images(images, None, tmp_path, tmp_path)
     first = _expect_build_error(engine, [plan]).splitlines()[0]
     assert "pip could not install the requirements" in first
     assert "hydra.launcher.images.default.requirements" in first
@@ -228,7 +228,7 @@ def test_unresolvable_requirements_name_the_setting(engine: Engine, tmp_path: Pa
 
 def test_registry_down_is_reported_before_building(engine: Engine, client: Any, tmp_path: Path) -> None:
     images = {"default": {"registry": "localhost:5999", "repository": "down", "base_image": infra.BASE_IMAGE}}
-    (plan,) = plan_images(images, None, tmp_path, tmp_path, engine.local_image_id)
+    (plan,) = plan_images(images, None, tmp_path, tmp_path)
     first = _expect_build_error(engine, [plan]).splitlines()[0]
     assert "cannot ask registry localhost:5999" in first
     assert "docker login localhost:5999" in first
@@ -243,7 +243,7 @@ def test_registry_refusing_the_push_is_named(engine: Engine, tmp_path: Path, una
             "base_image": infra.BASE_IMAGE,
         }
     }
-    (plan,) = plan_images(images, None, tmp_path, tmp_path, engine.local_image_id)
+    (plan,) = plan_images(images, None, tmp_path, tmp_path)
     first = _expect_build_error(engine, [plan], mode="force").splitlines()[0]
     assert f"the registry refused the push of {unauthorized_registry}/private:" in first
     assert f"docker login {unauthorized_registry}" in first

@@ -14,10 +14,8 @@ from omegaconf import DictConfig
 
 
 class FlyteLauncher(Launcher):
-    def __init__(self, mode: str = "remote", workflow: str | None = None, **settings: Any) -> None:
-        self.mode = mode
-        self.workflow = workflow
-        self.settings = settings
+    def __init__(self, **settings: Any) -> None:
+        # The settings are read from config.hydra.launcher at launch, typed (scaffold_flyte.settings).
         self.config: DictConfig | None = None
         self.task_function: TaskFunction | None = None
         self.hydra_context: HydraContext | None = None
@@ -31,4 +29,4 @@ class FlyteLauncher(Launcher):
         from scaffold_flyte.sweep import launch_sweep
 
         assert self.config is not None and self.task_function is not None and self.hydra_context is not None
-        return launch_sweep(self, job_overrides, initial_job_idx)
+        return launch_sweep(self.config, self.task_function, self.hydra_context, job_overrides, initial_job_idx)

@@ -1,0 +1,169 @@
+"""Following executions to the end: polling, a progress line per change, outputs as Python values.
+
+Every poll round asks for the state of each unfinished execution, at most ``parallel`` requests at
+once; transient admin failures are retried with backoff, and when the admin stays away the error
+lists every execution so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from scaffold_flyte.errors import ExecutionError
+from scaffold_flyte.executions import RETRY_DELAYS, ExecutionRequest, with_retries
+
+log = logging.getLogger(__name__)
+
+
+class ExecutionFailed(Exception):
+    """A Flyte execution ended in failure: the message is Flyte's, with the failing task named."""
+
+
+@dataclass
+class Followed:
+    """What is known of one execution."""
+
+    request: ExecutionRequest
+    execution: Any  # FlyteWorkflowExecution
+    url: str
+    phase: str = "QUEUED"
+    since: float = field(default_factory=time.monotonic)
+    done: bool = False
+
+
+class Follower:
+    """Polls a sweep's executions; ``result(num)`` waits for one and turns its outputs into Python values."""
+
+    def __init__(
+        self,
+        remote: Any,
+        executions: dict[int, Any],
+        requests: Sequence[ExecutionRequest],
+        console_url: Callable[[str], str],
+        output_types: dict[str, Any],
+        parallel: int = 8,
+        poll_interval: float = 2.0,
+        timeout: float | None = None,
+        delays: Sequence[float] = RETRY_DELAYS,
+        task_names: dict[str, str] | None = None,
+    ) -> None:
+        self.remote = remote
+        self.followed = {
+            r.num: Followed(r, executions[r.num], console_url(r.name)) for r in requests if r.num in executions
+        }
+        self.output_types = output_types
+        self.parallel = parallel
+        self.poll_interval = poll_interval
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.timeout = timeout
+        self.delays = delays
+        self.task_names = task_names or {}
+        self.polls = 0
+
+    def result(self, num: int) -> Any:
+        """Wait for job ``num``'s execution; its output, or ExecutionFailed with Flyte's error."""
+        item = self.followed[num]
+        while not item.done:
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                raise ExecutionFailed(
+                    f"{item.request.label}: execution {item.request.name} did not finish within "
+                    f"hydra.launcher.timeout={self.timeout:g} s; it is still {item.phase}: {item.url}"
+                )
+            self.poll_round()
+            if not item.done:
+                time.sleep(self.poll_interval)
+        return self._outcome(item)
+
+    def poll_round(self) -> None:
+        """Ask for every unfinished execution's state once, and report each change."""
+        pending = [item for item in self.followed.values() if not item.done]
+        self.polls += 1
+        with ThreadPoolExecutor(max_workers=max(1, min(self.parallel, len(pending) or 1))) as pool:
+            states = list(pool.map(self._state, pending))
+        for item, (phase, done) in zip(pending, states, strict=True):
+            if phase != item.phase:
+                item.phase, item.since, item.done = phase, time.monotonic(), done
+                log.info(f"{item.request.label}: {phase:<9} {item.request.name} {item.url}")
+
+    def _state(self, item: Followed) -> tuple[str, bool]:
+        from flytekit.models.core.execution import WorkflowExecutionPhase
+
+        execution = with_retries(
+            lambda: self.remote.client.get_execution(item.execution.id),
+            f"following {item.request.label} ({item.request.name})",
+            self.delays,
+        )
+        phase = execution.closure.phase
+        terminal = phase in (
+            WorkflowExecutionPhase.SUCCEEDED,
+            WorkflowExecutionPhase.FAILED,
+            WorkflowExecutionPhase.ABORTED,
+            WorkflowExecutionPhase.TIMED_OUT,
+        )
+        return WorkflowExecutionPhase.enum_to_string(phase), terminal
+
+    def _outcome(self, item: Followed) -> Any:
+        execution = with_retries(
+            lambda: self.remote.sync_execution(item.execution),
+            f"reading the outputs of {item.request.label} ({item.request.name})",
+            self.delays,
+        )
+        if item.phase != "SUCCEEDED":
+            raise ExecutionFailed(self._failure(item, execution))
+        try:
+            values = [execution.outputs.get(name, as_type=t) for name, t in self.output_types.items()]
+        except Exception as error:  # noqa: BLE001 - any conversion failure is reported the same way
+            raise ExecutionFailed(
+                f"{item.request.label}: execution {item.request.name} succeeded, but its outputs cannot be turned "
+                f"into Python values ({type(error).__name__}: {error}); read them in the console: {item.url}"
+            ) from None
+        if not values:
+            return None
+        return values[0] if len(values) == 1 else tuple(values)
+
+    def _failure(self, item: Followed, execution: Any) -> str:
+        error = execution.closure.error
+        message = error.message if error is not None else f"ended {item.phase}"
+        tasks = self._failed_tasks(item)
+        where = f" in task {', '.join(tasks)}" if tasks else ""
+        return f"{item.request.label}: execution {item.request.name} {item.phase}{where}: {message} ({item.url})"
+
+    def _failed_tasks(self, item: Followed) -> list[str]:
+        from flytekit.models.core.execution import NodeExecutionPhase
+
+        try:
+            nodes, _ = self.remote.client.list_node_executions(item.execution.id, limit=100)
+        except Exception:  # noqa: BLE001 - naming the task is a courtesy; the error itself is reported anyway
+            return []
+        failed = [
+            n.metadata.spec_node_id or n.id.node_id for n in nodes if n.closure.phase == NodeExecutionPhase.FAILED
+        ]
+        return [self.task_names.get(node_id, node_id) for node_id in failed]
+
+    def still_running(self) -> list[Followed]:
+        return [item for item in self.followed.values() if not item.done]
+
+    def terminate(self, items: Sequence[Followed], cause: str) -> None:
+        for item in items:
+            execution_id = item.execution.id
+            with_retries(
+                lambda: self.remote.client.terminate_execution(execution_id, cause),  # noqa: B023 (called at once)
+                f"terminating {item.request.name}",
+                self.delays,
+            )
+
+
+def interrupted_message(items: Sequence[Followed], terminated: bool) -> str:
+    if not items:
+        return "Interrupted while waiting; every execution had finished."
+    verb = "terminated" if terminated else "still running (set hydra.launcher.terminate_on_interrupt=true to stop them)"
+    listing = "; ".join(f"{i.request.label}: {i.request.name} {i.url}" for i in items)
+    return f"Interrupted while waiting: {len(items)} execution(s) {verb}: {listing}"
+
+
+__all__ = ["ExecutionError", "ExecutionFailed", "Follower", "interrupted_message"]

@@ -1,0 +1,255 @@
+"""A remote launch: plan (no side effects), then act: images, registration, executions, results.
+
+The plan holds everything a dry run prints; each act step takes it and does one thing. Anything
+wrong with the launch (a config that cannot fill the inputs, an image that cannot be named, an
+unreachable admin) stops it before the first build, upload or registration.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from scaffold_flyte.connection import Connection, check_reachable, make_remote, resolve_connection
+from scaffold_flyte.discovery import MainWorkflow, entities_under
+from scaffold_flyte.docker_engine import Engine, ensure_images
+from scaffold_flyte.errors import ConfigInputError, LauncherConfigError, RegistrationError
+from scaffold_flyte.executions import ExecutionRequest, create_executions, execution_name
+from scaffold_flyte.follow import Follower, interrupted_message
+from scaffold_flyte.images import ImagePlan
+from scaffold_flyte.inputs import workflow_inputs
+from scaffold_flyte.plan import plan_images
+from scaffold_flyte.registration import (
+    CodeBundle,
+    check_inputs_declared,
+    content_version,
+    make_bundle,
+    register,
+    registered_launch_plan,
+    serialization_settings,
+    upload_bundle,
+)
+from scaffold_flyte.settings import FlyteLauncherConf
+
+log = logging.getLogger(__name__)
+RECORD_FILE = "flyte_execution.yaml"
+
+
+@dataclass(frozen=True)
+class RemotePlan:
+    """Everything a remote launch will do, computed without touching Docker, a registry or Flyte."""
+
+    main: MainWorkflow
+    connection: Connection
+    images: list[ImagePlan]
+    bundle: CodeBundle
+    version: str
+    requests: list[ExecutionRequest]
+    settings: FlyteLauncherConf
+
+    def describe(self, image_actions: dict[str, str]) -> str:
+        lines = [
+            f"workflow   {self.main.name} (in {self.main.module_name}), version {self.version}",
+            f"flyte      {self.connection.endpoint} (from {self.connection.source}), "
+            f"project {self.connection.project}, domain {self.connection.domain}",
+            "entities   " + ", ".join(sorted(str(e.name) for e in entities_under(self.main.workflow))),
+            "code       "
+            + ("baked into the images: " if self.settings.bake_code else "fast-registration bundle: ")
+            + ", ".join(self.bundle.files),
+        ]
+        for plan in self.images:
+            lines.append(f"image      {plan.name}: {plan.reference} ({image_actions.get(plan.name, '?')})")
+        for request in self.requests:
+            shown = ", ".join(f"{k}={_short(v)}" for k, v in request.inputs.items())
+            lines.append(f"execution  {request.label}: {request.name} inputs: {shown}")
+        return "\n".join(lines)
+
+
+def plan_remote(
+    settings: FlyteLauncherConf,
+    main: MainWorkflow,
+    jobs: list[Any],
+    sweep_dir: str,
+    launch_dir: Path,
+    workdir: Path,
+) -> RemotePlan:
+    """The launch's plan. Reads files and config only; the code bundle is packed into ``workdir``."""
+    connection = resolve_connection(settings.endpoint, settings.insecure, settings.project, settings.domain)
+    app_dir = _app_dir(main)
+    bundle = make_bundle(app_dir, workdir)
+    code = _code_files(app_dir, bundle) if settings.bake_code else ()
+    images_config = cast(dict[str, Any], OmegaConf.to_container(OmegaConf.structured(settings).images, resolve=True))
+    images = plan_images(images_config, main, app_dir, launch_dir, code)
+    version = settings.version or content_version(main, bundle.digest, images, connection, settings.bake_code)
+    sweep_key = f"{Path(sweep_dir).resolve()}|{main.name}|{version}|{connection.project}|{connection.domain}"
+    requests = []
+    for job in jobs:
+        HydraConfig.instance().set_config(job.config)  # configs may interpolate ${hydra:...}
+        task_cfg = job.task_config
+        inputs = workflow_inputs(main.workflow, task_cfg, job.label)
+        if not settings.allow_env_inputs:
+            _refuse_env_values(task_cfg, inputs, job.label)
+        requests.append(ExecutionRequest(job.num, job.label, execution_name(sweep_key, job.num), inputs))
+    return RemotePlan(main, connection, images, bundle, version, requests, settings)
+
+
+def act(plan: RemotePlan, jobs: list[Any], run_job_for: Any) -> list[Any]:
+    """Build what is missing, register what is not registered, create the executions, follow them."""
+    settings = plan.settings
+    check_reachable(plan.connection)
+    if settings.build != "skip":
+        engine = Engine()
+        if settings.show_dockerfile:
+            for image in plan.images:
+                log.info(f"Dockerfile of image {image.name}:\n{image.dockerfile}")
+        ensure_images(engine, plan.images, settings.build, settings.max_parallel_builds, settings.build_log)
+    remote = make_remote(plan.connection)
+    launch_plan = _ensure_registered(remote, plan)
+    type_hints = dict(plan.main.workflow.python_interface.inputs)
+    executions = create_executions(
+        remote,
+        launch_plan,
+        plan.requests,
+        type_hints,
+        settings.max_parallel_executions,
+        plan.connection.console_url,
+    )
+    follower = Follower(
+        remote,
+        executions,
+        plan.requests,
+        plan.connection.console_url,
+        dict(plan.main.workflow.python_interface.outputs),
+        parallel=settings.max_parallel_executions,
+        poll_interval=settings.poll_interval,
+        timeout=settings.timeout,
+        task_names=_task_names(plan.main),
+    )
+    by_num = {request.num: request for request in plan.requests}
+
+    def job_function(num: int, cfg: DictConfig) -> Any:
+        request = by_num[num]
+        _write_record(plan, request)
+        if not settings.wait:
+            return {"execution": request.name, "url": plan.connection.console_url(request.name)}
+        return follower.result(num)
+
+    try:
+        return [run_job_for(job, functools.partial(job_function, job.num)) for job in jobs]
+    except KeyboardInterrupt:
+        running = follower.still_running()
+        if settings.terminate_on_interrupt:
+            follower.terminate(running, "interrupted by the user (Ctrl-C)")
+        raise LauncherConfigError(interrupted_message(running, settings.terminate_on_interrupt)) from None
+
+
+def dry_run(plan: RemotePlan) -> None:
+    """Print the plan; ask only the registry (read-only) whether images exist, and only if it can."""
+    actions = {}
+    for image in plan.images:
+        if image.fixed or plan.settings.build == "skip":
+            actions[image.name] = "used as named, not built"
+        elif plan.settings.build == "force":
+            actions[image.name] = "would be built and pushed"
+        else:
+            actions[image.name] = "built and pushed unless the registry has this tag"
+    print(f"Dry run (hydra.launcher.dry_run=true): nothing is built, uploaded or registered.\n{plan.describe(actions)}")
+    if plan.settings.show_dockerfile:
+        for image in plan.images:
+            print(f"--- Dockerfile of image {image.name}\n{image.dockerfile}")
+
+
+def _ensure_registered(remote: Any, plan: RemotePlan) -> Any:
+    """The launch plan to execute: registered now, or already there at this version."""
+    existing = registered_launch_plan(remote, plan.main, plan.connection, plan.version)
+    if existing is not None:
+        names = {name for request in plan.requests for name in request.inputs}
+        check_inputs_declared(existing, names, plan.main, plan.version)
+        log.info(f"{plan.main.name} version {plan.version} is registered already: nothing to upload or register")
+    elif plan.settings.build == "skip" and plan.settings.version:
+        raise RegistrationError(
+            f"{plan.main.name} version {plan.version} is not registered in {plan.connection.project}/"
+            f"{plan.connection.domain}: launch without hydra.launcher.version (or with build=auto) to register it."
+        )
+    else:
+        bundle_url = None if plan.settings.bake_code else upload_bundle(remote, plan.bundle, plan.connection)
+        settings = serialization_settings(plan.connection, plan.images, plan.version, _app_dir(plan.main), bundle_url)
+        register(remote, plan.main, settings)
+        log.info(f"registered {plan.main.name} version {plan.version}")
+    launch_plan = remote.fetch_launch_plan(name=plan.main.name, version=plan.version)
+    launch_plan.python_interface = plan.main.workflow.python_interface
+    return launch_plan
+
+
+def _write_record(plan: RemotePlan, request: ExecutionRequest) -> None:
+    """What was launched, beside Hydra's .hydra/ in the job's folder: enough to find and rerun it."""
+    folder = Path(HydraConfig.get().runtime.output_dir)
+    record = {
+        "workflow": plan.main.name,
+        "version": plan.version,
+        "project": plan.connection.project,
+        "domain": plan.connection.domain,
+        "endpoint": plan.connection.endpoint,
+        "execution": request.name,
+        "url": plan.connection.console_url(request.name),
+        "images": {image.name: image.reference for image in plan.images},
+        "inputs": sorted(request.inputs),
+    }
+    (folder / RECORD_FILE).write_text(OmegaConf.to_yaml(OmegaConf.create(record)))
+
+
+def _refuse_env_values(cfg: DictConfig, inputs: dict[str, Any], where: str) -> None:
+    """A ${oc.env:...} value would travel, and be stored, in plain text as an execution input."""
+    for name in inputs:
+        node = cfg if name not in cfg else cfg._get_node(name)
+        for path, expression in _env_interpolations(node, name if name in cfg else ""):
+            raise ConfigInputError(
+                f"{where}: config '{path}' reads the environment ({expression}); as an execution input its value "
+                "would be sent and stored in plain text: read it inside the task (os.environ or a Flyte secret), "
+                "or set hydra.launcher.allow_env_inputs=true."
+            )
+
+
+def _env_interpolations(node: Any, path: str) -> list[tuple[str, str]]:
+    found = []
+    if isinstance(node, DictConfig):
+        for key in node:
+            found += _env_interpolations(node._get_node(key), f"{path}.{key!s}" if path else str(key))
+    elif isinstance(node, ListConfig):
+        for index in range(len(node)):
+            found += _env_interpolations(node._get_node(index), f"{path}[{index}]")
+    elif node is not None and node._is_interpolation():
+        raw = str(node._value())
+        if "oc.env" in raw or "${env:" in raw:
+            found.append((path, raw))
+    return found
+
+
+def _app_dir(main: MainWorkflow) -> Path:
+    module = sys.modules[main.module_name]
+    return Path(str(module.__file__)).resolve().parent
+
+
+def _code_files(app_dir: Path, bundle: CodeBundle) -> tuple[tuple[str, str], ...]:
+    return tuple((name, (app_dir / name).read_text()) for name in bundle.files)
+
+
+def _task_names(main: MainWorkflow) -> dict[str, str]:
+    return {node.id: str(getattr(node.flyte_entity, "name", node.id)) for node in main.workflow.nodes}
+
+
+def _short(value: Any) -> str:
+    text = OmegaConf.to_yaml(value).strip().replace("\n", ", ") if isinstance(value, DictConfig) else repr(value)
+    return "{" + text + "}" if isinstance(value, DictConfig) else text
+
+
+def new_workdir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="scaffold-flyte-"))

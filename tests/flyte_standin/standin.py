@@ -1,0 +1,81 @@
+"""Starting and stopping the stand-in (a test stand-in for Flyte's admin API; see the package docstring)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from tests.flyte_standin.runner import Runner
+from tests.flyte_standin.server import ExecutionRecord, Faults, start_grpc, start_http
+
+
+class StandIn:
+    """A running stand-in: ``endpoint`` for FlyteRemote, ``calls`` per RPC, ``uploads``, injected ``faults``.
+
+    ``run_executions``: with a Docker client, executions run for real in containers; without one,
+    they stay QUEUED (enough to test registration and execution creation).
+    """
+
+    def __init__(self, docker_client: Any | None = None, blob_root: Path | None = None) -> None:
+        self._own_root = blob_root is None
+        self.blob_root = (blob_root or Path(tempfile.mkdtemp(prefix="flyte-standin-"))).resolve()
+        self.uploads: list[str] = []
+        self.faults = Faults()
+        self.admin: Any = None
+        self.runner: Runner | None = None
+        self.http, self.http_port = start_http(self.blob_root, self.uploads.append)
+        self.grpc, self.port, self._log = start_grpc(self, self.faults)
+        if docker_client is not None:
+            self.runner = Runner(self.admin, self.blob_root, docker_client)
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def calls(self) -> dict[str, int]:
+        return dict(self._log.calls)
+
+    def reset_calls(self) -> None:
+        self._log.calls.clear()
+
+    def on_execution_created(self, exec_id: Any, record: ExecutionRecord, lp_spec: Any) -> None:
+        if self.runner is None:
+            return
+        thread = threading.Thread(target=self.runner.run, args=(exec_id, record, lp_spec), daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def on_terminate(self, record: ExecutionRecord, cause: str) -> None:
+        if self.runner is not None:
+            self.runner.terminate(record)
+        else:
+            record.abort_requested = True
+            from flyteidl.core import execution_pb2
+
+            record.phase = execution_pb2.WorkflowExecution.ABORTED
+
+    def executions(self) -> dict[str, ExecutionRecord]:
+        return {key[2]: record for key, record in self.admin.executions.items()}
+
+    def registered(self, kind: int | None = None) -> list[tuple[int, str, str, str, str]]:
+        return [key for key in self.admin.entities if kind is None or key[0] == kind]
+
+    def spec(self, key: tuple[int, str, str, str, str]) -> Any:
+        return self.admin.entities[key]
+
+    def wait_idle(self, timeout: float = 300) -> None:
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def stop(self) -> None:
+        self.grpc.stop(grace=None)
+        self.http.shutdown()
+        self.http.server_close()
+        self.wait_idle(60)
+        if self._own_root:
+            shutil.rmtree(self.blob_root, ignore_errors=True)
