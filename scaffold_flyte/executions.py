@@ -1,7 +1,7 @@
 """Executions: created concurrently under names derived from the sweep, then followed to the end.
 
-A name is a hash of the sweep (its output directory and the registered version) plus the job
-number: creating it again, after a transient failure or a retried launch step, finds the existing
+A name is a hash of the launch (its sweep folder, the registered version and the moment the launch
+started) plus the job number: creating it again after a transient failure finds the existing
 execution instead of making a second one (flyteadmin answers ALREADY_EXISTS, FlyteRemote returns it).
 """
 

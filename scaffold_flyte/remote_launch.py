@@ -11,6 +11,7 @@ import functools
 import logging
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -89,7 +90,10 @@ def plan_remote(
     images_config = cast(dict[str, Any], OmegaConf.to_container(OmegaConf.structured(settings).images, resolve=True))
     images = plan_images(images_config, main, app_dir, launch_dir, code)
     version = settings.version or content_version(main, bundle.digest, images, connection, settings.bake_code)
-    sweep_key = f"{Path(sweep_dir).resolve()}|{main.name}|{version}|{connection.project}|{connection.domain}"
+    # fixed when the launch starts: its retries reuse the names, a new launch (even into the same
+    # sweep folder) gets new ones
+    started = time.time_ns()
+    sweep_key = f"{Path(sweep_dir).resolve()}|{main.name}|{version}|{connection.project}|{connection.domain}|{started}"
     requests = []
     for job in jobs:
         HydraConfig.instance().set_config(job.config)  # configs may interpolate ${hydra:...}

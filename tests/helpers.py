@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -102,3 +103,40 @@ def multirun(
         except Exception as raised:  # noqa: BLE001 - handed to the test to assert on
             error = raised
     return list(CaptureJobReturns.seen), error
+
+
+class RecordJobReturns(Callback):
+    """A Hydra callback that appends each job's JobReturn to a JSON-lines file, for runs in a subprocess.
+
+    ``+hydra.callbacks.record._target_=tests.helpers.RecordJobReturns +hydra.callbacks.record.path=F``
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
+        value = job_return._return_value
+        record = {
+            "num": int(config.hydra.job.num),
+            "status": job_return.status.name,
+            "type": type(value).__name__,
+            "value": value if isinstance(value, (int, float, str, bool, type(None))) else repr(value),
+            "output_dir": config.hydra.runtime.output_dir,
+        }
+        if isinstance(value, dict):
+            record["value"] = {
+                str(k): v if isinstance(v, (int, float, str, bool)) else repr(v) for k, v in value.items()
+            }
+        with open(self.path, "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+
+def recorded(path: Path) -> list[dict[str, Any]]:
+    """The records RecordJobReturns wrote, by job number."""
+    if not path.exists():
+        return []
+    return sorted((json.loads(line) for line in path.read_text().splitlines()), key=lambda r: r["num"])
+
+
+def record_overrides(path: Path) -> list[str]:
+    return ["+hydra.callbacks.record._target_=tests.helpers.RecordJobReturns", f"+hydra.callbacks.record.path={path}"]

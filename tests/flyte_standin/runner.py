@@ -5,6 +5,7 @@ image on the local Docker engine, with the blob store mounted at its own path.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -146,10 +147,8 @@ class Runner:
     def terminate(self, record: ExecutionRecord) -> None:
         record.abort_requested = True
         for container_id in record.containers:
-            try:
+            with contextlib.suppress(Exception):  # already gone
                 self.docker.containers.get(container_id).kill()
-            except Exception:  # noqa: BLE001,S110 - already gone
-                pass
 
 
 def _launch_inputs(lp_spec: Any, given: Any) -> dict[str, Any]:

@@ -1,0 +1,244 @@
+"""Remote launches against the test stand-in for Flyte's admin API (tests/flyte_standin: not a Flyte),
+with the real Docker engine and registry: images, registration, executions that really run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flyteidl.core import identifier_pb2
+from omegaconf import DictConfig, OmegaConf
+
+from tests import infra
+from tests.flyte_standin import StandIn
+from tests.helpers import EXAMPLES, record_overrides, recorded, run_app
+
+SESSION = uuid.uuid4().hex[:8]
+TASK, WORKFLOW, LAUNCH_PLAN = identifier_pb2.TASK, identifier_pb2.WORKFLOW, identifier_pb2.LAUNCH_PLAN
+CREATES = ("CreateTask", "CreateWorkflow", "CreateLaunchPlan", "CreateUploadLocation")
+
+
+@pytest.fixture(scope="module")
+def client() -> Any:
+    return infra.docker_client()
+
+
+@pytest.fixture
+def standin(client: Any) -> Any:
+    running = StandIn(client)
+    yield running
+    running.stop()
+
+
+def remote(standin: StandIn, repository: str, *extra: str) -> list[str]:
+    return [
+        "-m",
+        "hydra/launcher=flyte",
+        f"hydra.launcher.endpoint={standin.endpoint}",
+        "hydra.launcher.insecure=true",
+        "hydra.launcher.poll_interval=0.3",
+        f"hydra.launcher.images.default.registry={infra.REGISTRY_NAME}",
+        f"hydra.launcher.images.default.base_image={infra.BASE_IMAGE}",
+        f"hydra.launcher.images.default.repository=scaffold-test-{SESSION}/{repository}",
+        *extra,
+    ]
+
+
+def copy_app(tmp_path: Path, name: str = "split_config") -> Path:
+    target = tmp_path / name
+    shutil.copytree(EXAMPLES / name, target, ignore=shutil.ignore_patterns("outputs", "multirun", "__pycache__"))
+    return target
+
+
+def launch(app: Path, args: list[str], home: Path, records: Path | None = None) -> Any:
+    result = run_app(app, *args, *(record_overrides(records) if records else []), home=home, timeout=600)
+    return result
+
+
+def literal_as(value: Any, python_type: type) -> Any:
+    from flytekit.core.context_manager import FlyteContextManager
+    from flytekit.core.type_engine import TypeEngine
+    from flytekit.models.literals import Literal
+
+    ctx = FlyteContextManager.current_context()
+    return TypeEngine.to_python_value(ctx, Literal.from_flyte_idl(value), python_type)
+
+
+def image_events(client: Any, since: float) -> list[str]:
+    time.sleep(1.1)
+    events = client.events(since=int(since), until=int(time.time()) + 1, decode=True, filters={"type": "image"})
+    return [e.get("Action") or e.get("status") for e in events]
+
+
+def test_sweep_registers_once_and_runs_four_executions(standin: StandIn, home: Path, tmp_path: Path) -> None:
+    app = copy_app(tmp_path)
+    records = tmp_path / "returns.jsonl"
+    result = launch(app, remote(standin, "split", "model.learning_rate=0.1,0.01", "data.seed=1,2"), home, records)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    # registered once: three tasks, the workflow and its launch plan, all at one version
+    tasks, workflows, plans = (standin.registered(kind) for kind in (TASK, WORKFLOW, LAUNCH_PLAN))
+    assert sorted(key[3] for key in tasks) == ["main.make_data", "main.score", "main.train"]
+    assert [key[3] for key in workflows] == ["main.training_pipeline"]
+    assert [key[3] for key in plans] == ["main.training_pipeline"]
+    assert len({key[4] for key in tasks + workflows + plans}) == 1
+    version = workflows[0][4]
+
+    # the registered tasks run the pushed image with the fast-registration bundle, caching as declared
+    bundle = [u for u in standin.uploads if u.endswith(".tar.gz")]
+    assert len(bundle) == 1 and Path(bundle[0]).exists()
+    for key in tasks:
+        template = standin.spec(key).template
+        image = template.container.image
+        repository, tag = image.removeprefix(f"{infra.REGISTRY_NAME}/").rsplit(":", 1)
+        assert repository == f"scaffold-test-{SESSION}/split"
+        assert tag in infra.registry_tags(repository)
+        args = list(template.container.args)
+        assert args[:3] == ["pyflyte-fast-execute", "--additional-distribution", bundle[0]]
+        assert args[-4:] == ["task-module", "main", "task-name", key[3].split(".")[1]]
+        assert template.metadata.discoverable and template.metadata.discovery_version == "1"
+
+    # four executions, whose inputs are the four jobs' sub-configs
+    jobs = recorded(records)
+    assert [j["status"] for j in jobs] == ["COMPLETED"] * 4
+    executions = standin.executions()
+    assert len(executions) == 4
+    for job in jobs:
+        launched = OmegaConf.load(Path(job["output_dir"]) / "flyte_execution.yaml")
+        assert launched.version == version
+        assert launched.images.default == image.split("@")[0] or launched.images.default.startswith(infra.REGISTRY_NAME)
+        config = OmegaConf.load(Path(job["output_dir"]) / ".hydra" / "config.yaml")
+        inputs = executions[launched.execution].request.inputs.literals
+        for name in ("data", "model", "evaluate"):
+            assert literal_as(inputs[name], DictConfig) == config[name]
+        assert launched.url.endswith(f"/executions/{launched.execution}")
+
+    # the executions really ran: the JobReturn values equal the local run's values for the same configs
+    for job in jobs:
+        config = OmegaConf.load(Path(job["output_dir"]) / ".hydra" / "config.yaml")
+        overrides = [f"model.learning_rate={config.model.learning_rate}", f"data.seed={config.data.seed}"]
+        local = launch(
+            app, ["-m", "hydra/launcher=flyte_local", *overrides], home, tmp_path / f"local{job['num']}.jsonl"
+        )
+        assert local.returncode == 0, local.stderr[-2000:]
+        (local_job,) = recorded(tmp_path / f"local{job['num']}.jsonl")
+        assert job["type"] == "float"
+        assert job["value"] == local_job["value"]
+
+
+def test_relaunch_registers_and_builds_nothing(standin: StandIn, client: Any, home: Path, tmp_path: Path) -> None:
+    app = copy_app(tmp_path)
+    first = launch(app, remote(standin, "relaunch", "model.learning_rate=0.1"), home)
+    assert first.returncode == 0, first.stderr[-3000:]
+    registered, uploads = standin.registered(), list(standin.uploads)
+    standin.reset_calls()
+    start = time.time()
+    again = launch(app, remote(standin, "relaunch", "model.learning_rate=0.1"), home)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert image_events(client, start) == []  # no build, no push
+    assert standin.registered() == registered
+    assert standin.uploads == uploads
+    assert not any(standin.calls.get(method) for method in CREATES)
+    assert standin.calls.get("CreateExecution") == 1
+
+
+def test_code_only_change_registers_a_new_version_without_building(
+    standin: StandIn, client: Any, home: Path, tmp_path: Path
+) -> None:
+    app = copy_app(tmp_path)
+    assert launch(app, remote(standin, "codechange"), home).returncode == 0
+    (before,) = standin.registered(WORKFLOW)
+    image_before = standin.spec(standin.registered(TASK)[0]).template.container.image
+
+    main_py = app / "main.py"
+    main_py.write_text(
+        main_py.read_text().replace('log.info("task score: running")', 'log.info("task score: running")  # v2')
+    )
+    start = time.time()
+    result = launch(app, remote(standin, "codechange"), home)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "push" not in image_events(client, start) and "tag" not in image_events(client, start)
+    workflows = standin.registered(WORKFLOW)
+    assert len(workflows) == 2 and before in workflows
+    (after,) = [w for w in workflows if w != before]
+    new_tasks = [k for k in standin.registered(TASK) if k[4] == after[4]]
+    assert {standin.spec(k).template.container.image for k in new_tasks} == {image_before}
+
+
+def test_dry_run_makes_no_call_and_builds_nothing(standin: StandIn, client: Any, home: Path, tmp_path: Path) -> None:
+    app = copy_app(tmp_path)
+    start = time.time()
+    result = launch(app, remote(standin, "dryrun", "hydra.launcher.dry_run=true", "model.learning_rate=0.1,0.2"), home)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert standin.calls == {}
+    assert image_events(client, start) == []
+    assert "workflow   main.training_pipeline" in result.stdout
+    assert result.stdout.count("execution  job #") == 2
+    assert "learning_rate: 0.2" in result.stdout
+
+
+def test_unreachable_endpoint_is_one_line_before_any_build(client: Any, home: Path, tmp_path: Path) -> None:
+    app = copy_app(tmp_path)
+    start = time.time()
+    args = [a for a in remote(StandInAddress("127.0.0.1:9"), "nowhere")]
+    result = launch(app, args, home)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "Cannot reach Flyte at 127.0.0.1:9 (from hydra.launcher.endpoint)" in result.stderr
+    assert image_events(client, start) == []
+
+
+def test_transient_admin_failures_are_retried_without_duplicates(standin: StandIn, home: Path, tmp_path: Path) -> None:
+    app = copy_app(tmp_path)
+    standin.faults.fail_next("CreateExecution", times=6)  # flytekit retries 3 times by itself; we back off
+    standin.faults.fail_next("GetExecution", times=5)
+    result = launch(app, remote(standin, "flaky", "model.learning_rate=0.1,0.2"), home)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(standin.executions()) == 2
+    assert standin.calls["CreateExecution"] >= 8
+
+
+def test_environment_values_are_refused_unless_allowed(standin: StandIn, home: Path, tmp_path: Path) -> None:
+    app = copy_app(tmp_path)
+    result = launch(app, remote(standin, "env", "+model.token=${oc.env:HOME}"), home)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "config 'model.token' reads the environment (${oc.env:HOME})" in result.stderr
+    assert "hydra.launcher.allow_env_inputs=true" in result.stderr
+    assert standin.calls == {}
+    allowed = launch(
+        app,
+        remote(
+            standin,
+            "env",
+            "+model.token=${oc.env:HOME}",
+            "hydra.launcher.allow_env_inputs=true",
+            "hydra.launcher.dry_run=true",
+        ),
+        home,
+    )
+    assert allowed.returncode == 0, allowed.stderr[-2000:]
+
+
+def test_no_wait_returns_execution_ids_and_urls(standin: StandIn, home: Path, tmp_path: Path) -> None:
+    app = copy_app(tmp_path)
+    records = tmp_path / "returns.jsonl"
+    result = launch(app, remote(standin, "nowait", "hydra.launcher.wait=false", "data.seed=1,2"), home, records)
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = recorded(records)
+    assert [j["status"] for j in jobs] == ["COMPLETED", "COMPLETED"]
+    names = {j["value"]["execution"] for j in jobs}
+    assert names == set(standin.executions())
+    assert all(j["value"]["url"].endswith(j["value"]["execution"]) for j in jobs)
+
+
+class StandInAddress:
+    """Only an endpoint, for launches that must not reach anything."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
