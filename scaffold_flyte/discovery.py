@@ -35,6 +35,8 @@ class MainWorkflow:
     workflow: WorkflowBase
     attribute: str
     module_name: str
+    # content the code bundle does not hold (a pickled Hydra function): part of the version
+    fingerprint: str = ""
 
     @property
     def name(self) -> str:

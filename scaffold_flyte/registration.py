@@ -59,6 +59,7 @@ def content_version(
     content = {
         "workflow": main.name,
         "code": code_digest,
+        "fingerprint": main.fingerprint,
         "images": sorted((plan.name, plan.reference) for plan in images),
         "project": connection.project,
         "domain": connection.domain,

@@ -86,7 +86,7 @@ def launch_sweep(
 
     if settings.mode == "local":
         return _launch_local(main, task_function, jobs, run)
-    return _launch_remote(settings, main, jobs, run, config)
+    return _launch_remote(settings, main, jobs, run, config, task_function)
 
 
 def launcher_settings(config: DictConfig) -> FlyteLauncherConf:
@@ -154,14 +154,14 @@ def _launch_remote(
     jobs: list[SweepJob],
     run: Callable[[SweepJob, Callable[[DictConfig], Any]], JobReturn],
     config: DictConfig,
+    task_function: TaskFunction,
 ) -> list[JobReturn]:
     from scaffold_flyte import remote_launch
 
     if main is None:
-        raise LauncherConfigError(
-            f"No Flyte workflow in module '{config.hydra.job.name}': remote mode runs a workflow; define one "
-            "with @workflow, or run the plain function with hydra.launcher.mode=local."
-        )
+        from scaffold_flyte.hydra_app import wrap_hydra_app
+
+        main = wrap_hydra_app(task_function, module_of(task_function))
     workdir = remote_launch.new_workdir()
     try:
         plan = remote_launch.plan_remote(

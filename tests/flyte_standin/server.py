@@ -300,13 +300,13 @@ def _stamp(seconds: float) -> timestamp_pb2.Timestamp:
     return stamp
 
 
-def start_grpc(standin: Any, faults: Faults) -> tuple[grpc.Server, int, CallLog]:
+def start_grpc(standin: Any, faults: Faults, port: int = 0) -> tuple[grpc.Server, int, CallLog]:
     log = CallLog(faults)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), interceptors=[log])
     admin = Admin(standin)
     admin_pb2_grpc.add_AdminServiceServicer_to_server(admin, server)
     dataproxy_pb2_grpc.add_DataProxyServiceServicer_to_server(DataProxy(standin), server)
-    port = server.add_insecure_port("127.0.0.1:0")
+    port = server.add_insecure_port(f"127.0.0.1:{port}")
     server.start()
     standin.admin = admin
     return server, port, log

@@ -19,7 +19,7 @@ class StandIn:
     they stay QUEUED (enough to test registration and execution creation).
     """
 
-    def __init__(self, docker_client: Any | None = None, blob_root: Path | None = None) -> None:
+    def __init__(self, docker_client: Any | None = None, blob_root: Path | None = None, port: int = 0) -> None:
         self._own_root = blob_root is None
         self.blob_root = (blob_root or Path(tempfile.mkdtemp(prefix="flyte-standin-"))).resolve()
         self.uploads: list[str] = []
@@ -27,7 +27,7 @@ class StandIn:
         self.admin: Any = None
         self.runner: Runner | None = None
         self.http, self.http_port = start_http(self.blob_root, self.uploads.append)
-        self.grpc, self.port, self._log = start_grpc(self, self.faults)
+        self.grpc, self.port, self._log = start_grpc(self, self.faults, port)
         if docker_client is not None:
             self.runner = Runner(self.admin, self.blob_root, docker_client)
         self._threads: list[threading.Thread] = []
