@@ -64,20 +64,33 @@ class Follower:
         self.delays = delays
         self.task_names = task_names or {}
         self.polls = 0
+        self.started = time.monotonic()
+        self.lost: ExecutionError | None = None  # set once the admin stayed unreachable
 
     def result(self, num: int) -> Any:
         """Wait for job ``num``'s execution; its output, or ExecutionFailed with Flyte's error."""
         item = self.followed[num]
         while not item.done:
+            if self.lost is not None:
+                raise self.lost
             if self.deadline is not None and time.monotonic() > self.deadline:
                 raise ExecutionFailed(
                     f"{item.request.label}: execution {item.request.name} did not finish within "
                     f"hydra.launcher.timeout={self.timeout:g} s; it is still {item.phase}: {item.url}"
                 )
-            self.poll_round()
+            try:
+                self.poll_round()
+            except ExecutionError as error:
+                self.lost = ExecutionError(f"{error} Executions not followed to the end: {self._listing()}")
+                raise self.lost from None
             if not item.done:
                 time.sleep(self.poll_interval)
         return self._outcome(item)
+
+    def _listing(self) -> str:
+        return "; ".join(
+            f"{i.request.label}: {i.request.name} {i.url}" for i in self.followed.values() if not i.done
+        )
 
     def poll_round(self) -> None:
         """Ask for every unfinished execution's state once, and report each change."""
@@ -85,10 +98,18 @@ class Follower:
         self.polls += 1
         with ThreadPoolExecutor(max_workers=max(1, min(self.parallel, len(pending) or 1))) as pool:
             states = list(pool.map(self._state, pending))
+        changed = False
         for item, (phase, done) in zip(pending, states, strict=True):
             if phase != item.phase:
-                item.phase, item.since, item.done = phase, time.monotonic(), done
-                log.info(f"{item.request.label}: {phase:<9} {item.request.name} {item.url}")
+                item.phase, item.since, item.done, changed = phase, time.monotonic(), done, True
+                elapsed = time.monotonic() - self.started
+                log.info(f"{item.request.label}: {phase:<9} after {elapsed:5.1f} s  {item.request.name}  {item.url}")
+        if changed:
+            counts: dict[str, int] = {}
+            for followed in self.followed.values():
+                counts[followed.phase] = counts.get(followed.phase, 0) + 1
+            summary = ", ".join(f"{count} {phase.lower()}" for phase, count in sorted(counts.items()))
+            log.info(f"executions: {summary}")
 
     def _state(self, item: Followed) -> tuple[str, bool]:
         from flytekit.models.core.execution import WorkflowExecutionPhase

@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from tests import infra
 from tests.flyte_standin import StandIn
-from tests.helpers import EXAMPLES, record_overrides, recorded, run_app
+from tests.helpers import APPS, EXAMPLES, record_overrides, recorded, run_app
 
 SESSION = uuid.uuid4().hex[:8]
 TASK, WORKFLOW, LAUNCH_PLAN = identifier_pb2.TASK, identifier_pb2.WORKFLOW, identifier_pb2.LAUNCH_PLAN
@@ -242,3 +242,76 @@ class StandInAddress:
 
     def __init__(self, endpoint: str) -> None:
         self.endpoint = endpoint
+
+
+def test_plain_hydra_app_runs_remotely_unchanged(standin: StandIn, home: Path, tmp_path: Path) -> None:
+    records = tmp_path / "returns.jsonl"
+    result = launch(APPS / "plain_app", remote(standin, "plain", "x=3,4"), home, records)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [(j["status"], j["value"]) for j in recorded(records)] == [
+        ("COMPLETED", {"label": "plain", "square": 9}),
+        ("COMPLETED", {"label": "plain", "square": 16}),
+    ]
+    (task,) = standin.registered(TASK)
+    assert task[3] == "main.main"
+    args = list(standin.spec(task).template.container.args)
+    assert args[-4:] == ["module", "main", "function", "main"]
+    assert "scaffold_flyte.hydra_app.resolver" in args
+
+
+def test_baked_code_runs_without_a_bundle_and_its_tag_covers_the_code(
+    standin: StandIn, client: Any, home: Path, tmp_path: Path
+) -> None:
+    app = copy_app(tmp_path)
+    records = tmp_path / "returns.jsonl"
+    result = launch(app, remote(standin, "baked", "hydra.launcher.bake_code=true"), home, records)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [j["status"] for j in recorded(records)] == ["COMPLETED"]
+    assert not [u for u in standin.uploads if u.endswith(".tar.gz")]  # no code bundle
+    tasks = standin.registered(TASK)
+    first_image = standin.spec(tasks[0]).template.container.image
+    assert all(standin.spec(t).template.container.args[0] == "pyflyte-execute" for t in tasks)
+
+    main_py = app / "main.py"
+    main_py.write_text(main_py.read_text().replace("holdout mse", "holdout MSE"))
+    start = time.time()
+    again = launch(app, remote(standin, "baked", "hydra.launcher.bake_code=true"), home)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "push" in image_events(client, start)  # a code change is an image change now
+    images = {standin.spec(t).template.container.image for t in standin.registered(TASK)}
+    assert len(images) == 2 and first_image in images
+
+
+def test_explicit_version_reuses_what_is_registered(standin: StandIn, client: Any, home: Path, tmp_path: Path) -> None:
+    app = copy_app(tmp_path)
+    first = launch(app, remote(standin, "pinned", "hydra.launcher.version=v1"), home)
+    assert first.returncode == 0, first.stderr[-3000:]
+    registered = standin.registered()
+    standin.reset_calls()
+    start = time.time()
+    reuse = launch(app, remote(standin, "pinned", "hydra.launcher.version=v1", "hydra.launcher.build=skip"), home)
+    assert reuse.returncode == 0, reuse.stderr[-3000:]
+    assert image_events(client, start) == []
+    assert standin.registered() == registered
+    assert not any(standin.calls.get(method) for method in CREATES)
+
+    # the code now takes an input that version v1 does not declare
+    main_py = app / "main.py"
+    text = main_py.read_text()
+    text = text.replace("def training_pipeline(data: DictConfig,", "def training_pipeline(extra: int, data: DictConfig,")
+    main_py.write_text(text)
+    standin.reset_calls()
+    bad = launch(app, remote(standin, "pinned", "hydra.launcher.version=v1", "hydra.launcher.build=skip", "+extra=1"), home)
+    assert bad.returncode != 0
+    assert "Traceback" not in bad.stderr
+    assert "at version v1 does not declare input 'extra'" in bad.stderr
+    assert "CreateExecution" not in standin.calls
+
+
+def test_unregistered_explicit_version_with_build_off_is_refused(standin: StandIn, home: Path, tmp_path: Path) -> None:
+    app = copy_app(tmp_path)
+    result = launch(app, remote(standin, "pinned2", "hydra.launcher.version=never", "hydra.launcher.build=skip"), home)
+    assert result.returncode != 0
+    assert "version never is not registered" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not standin.executions()

@@ -56,12 +56,15 @@ class Faults:
     """Injected failures: the next N calls of a method fail with a gRPC code, before doing anything."""
 
     def __init__(self) -> None:
-        self._pending: dict[str, list[grpc.StatusCode]] = {}
+        self._pending: dict[str, list[grpc.StatusCode | None]] = {}
         self._lock = threading.Lock()
 
-    def fail_next(self, method: str, times: int = 1, code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE) -> None:
+    def fail_next(
+        self, method: str, times: int = 1, code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE, after: int = 0
+    ) -> None:
+        """The ``times`` calls of ``method`` that follow the next ``after`` ones fail with ``code``."""
         with self._lock:
-            self._pending.setdefault(method, []).extend([code] * times)
+            self._pending.setdefault(method, []).extend([None] * after + [code] * times)
 
     def take(self, method: str) -> grpc.StatusCode | None:
         with self._lock:
