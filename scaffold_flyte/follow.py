@@ -14,14 +14,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from scaffold_flyte.errors import ExecutionError
+from scaffold_flyte.errors import ExecutionError, ScaffoldFlyteError
 from scaffold_flyte.executions import RETRY_DELAYS, ExecutionRequest, with_retries
 
 log = logging.getLogger(__name__)
 
 
-class ExecutionFailed(Exception):
-    """A Flyte execution ended in failure: the message is Flyte's, with the failing task named."""
+class ExecutionFailed(ScaffoldFlyteError):
+    """A Flyte execution did not end with outputs: Flyte's message, the failing task and the execution named.
+
+    Compact for Hydra: the launcher's own frames would only hide the remote error it carries."""
 
 
 @dataclass
@@ -88,9 +90,7 @@ class Follower:
         return self._outcome(item)
 
     def _listing(self) -> str:
-        return "; ".join(
-            f"{i.request.label}: {i.request.name} {i.url}" for i in self.followed.values() if not i.done
-        )
+        return "; ".join(f"{i.request.label}: {i.request.name} {i.url}" for i in self.followed.values() if not i.done)
 
     def poll_round(self) -> None:
         """Ask for every unfinished execution's state once, and report each change."""

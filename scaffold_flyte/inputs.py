@@ -100,6 +100,8 @@ def convert_value(spec: InputSpec, value: Any, key: str, where: str = "") -> Any
             f"{_prefix(where)}workflow input '{spec.name}' expects {origin.__name__}, but config '{key}' "
             f"is {value!r} ({type(value).__name__}): set {key}=<{origin.__name__}>."
         )
+    if origin is float:
+        return float(value)  # `seconds=20` on the command line is an int; Flyte's float input wants a float
     return value
 
 

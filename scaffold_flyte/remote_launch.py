@@ -7,11 +7,15 @@ unreachable admin) stops it before the first build, upload or registration.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+import signal
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -147,12 +151,26 @@ def act(plan: RemotePlan, jobs: list[Any], run_job_for: Any) -> list[Any]:
         return follower.result(num)
 
     try:
-        return [run_job_for(job, functools.partial(job_function, job.num)) for job in jobs]
+        with ctrl_c_interrupts():
+            return [run_job_for(job, functools.partial(job_function, job.num)) for job in jobs]
     except KeyboardInterrupt:
         running = follower.still_running()
         if settings.terminate_on_interrupt:
             follower.terminate(running, "interrupted by the user (Ctrl-C)")
         raise LauncherConfigError(interrupted_message(running, settings.terminate_on_interrupt)) from None
+
+
+@contextlib.contextmanager
+def ctrl_c_interrupts() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt while waiting (flytekit's own handler would just exit(1))."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def dry_run(plan: RemotePlan) -> None:

@@ -80,3 +80,10 @@ def test_a_scalar_of_the_wrong_type_is_refused_before_running() -> None:
     cfg = OmegaConf.create({"model": {"lr": 0.1}, "epochs": "many"})
     with pytest.raises(ConfigInputError, match=r"input 'epochs' expects int, but config 'epochs' is 'many' \(str\)"):
         workflow_inputs(inputs_wf.mixed, cfg)
+
+
+def test_an_int_for_a_float_input_becomes_a_float() -> None:
+    from tests.fixtures import napping_wf
+
+    kwargs = workflow_inputs(napping_wf.napping, OmegaConf.create({"seconds": 2}))
+    assert kwargs == {"seconds": 2.0} and isinstance(kwargs["seconds"], float)

@@ -298,10 +298,14 @@ def test_explicit_version_reuses_what_is_registered(standin: StandIn, client: An
     # the code now takes an input that version v1 does not declare
     main_py = app / "main.py"
     text = main_py.read_text()
-    text = text.replace("def training_pipeline(data: DictConfig,", "def training_pipeline(extra: int, data: DictConfig,")
+    text = text.replace(
+        "def training_pipeline(data: DictConfig,", "def training_pipeline(extra: int, data: DictConfig,"
+    )
     main_py.write_text(text)
     standin.reset_calls()
-    bad = launch(app, remote(standin, "pinned", "hydra.launcher.version=v1", "hydra.launcher.build=skip", "+extra=1"), home)
+    bad = launch(
+        app, remote(standin, "pinned", "hydra.launcher.version=v1", "hydra.launcher.build=skip", "+extra=1"), home
+    )
     assert bad.returncode != 0
     assert "Traceback" not in bad.stderr
     assert "at version v1 does not declare input 'extra'" in bad.stderr
