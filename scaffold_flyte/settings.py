@@ -6,7 +6,7 @@ module imports nothing beyond the standard library. Every field has a one-line c
 """
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional  # noqa: UP035 (Hydra's structured configs need typing's)
+from typing import Any, Dict, List, Optional  # noqa: UP035 (Hydra's structured configs need typing's)
 
 
 @dataclass
@@ -65,8 +65,9 @@ class FlyteLauncherConf:
     # on Ctrl-C while waiting, terminate the executions still running (default: leave them running)
     terminate_on_interrupt: bool = False
     # task images by name: "default" for every task, others for tasks that ask for them
-    # (container_image="{{.images.<name>.fqn}}:{{.images.<name>.version}}")
-    images: Dict[str, ImageConf] = field(default_factory=lambda: {"default": ImageConf()})  # noqa: UP006
+    # (container_image="{{.images.<name>.fqn}}:{{.images.<name>.version}}"); each takes ImageConf's
+    # fields (typed Any, so +hydra.launcher.images.gpu.registry=... can add one; checked at launch)
+    images: Dict[str, Any] = field(default_factory=lambda: {"default": ImageConf()})  # noqa: UP006
     # auto: build and push images whose tag the registry lacks; force: rebuild all; skip: build nothing
     build: str = "auto"
     # images built and pushed at once

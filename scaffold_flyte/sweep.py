@@ -9,6 +9,7 @@ Hydra's own ``run_job``: its folder, ``.hydra/`` files, log, callbacks and JobRe
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import logging
 import shutil
@@ -26,7 +27,7 @@ from scaffold_flyte.discovery import MainWorkflow, find_main_workflow_or_none, m
 from scaffold_flyte.errors import LauncherConfigError
 from scaffold_flyte.inputs import workflow_inputs
 from scaffold_flyte.local import run_workflow
-from scaffold_flyte.settings import FlyteLauncherConf
+from scaffold_flyte.settings import FlyteLauncherConf, ImageConf
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ def launch_sweep(
 
 def launcher_settings(config: DictConfig) -> FlyteLauncherConf:
     """``hydra.launcher`` as the settings dataclass, with its enumerations checked."""
+    _check_image_settings(config.hydra.launcher.get("images") or {})
     node = OmegaConf.merge(OmegaConf.structured(FlyteLauncherConf), config.hydra.launcher)
     settings = OmegaConf.to_object(node)
     assert isinstance(settings, FlyteLauncherConf)
@@ -104,6 +106,18 @@ def launcher_settings(config: DictConfig) -> FlyteLauncherConf:
             "force or skip."
         )
     return settings
+
+
+def _check_image_settings(images: Any) -> None:
+    """Each image takes ImageConf's fields only: a typo must not silently fall back to a default."""
+    known = {f.name for f in dataclasses.fields(ImageConf)}
+    for name in images:
+        unknown = sorted(set(images[name] or {}) - known)
+        if unknown:
+            raise LauncherConfigError(
+                f"hydra.launcher.images.{name} has no setting {', '.join(unknown)}: its settings are "
+                f"{', '.join(sorted(known))}."
+            )
 
 
 def sweep_jobs(

@@ -319,3 +319,82 @@ def test_unregistered_explicit_version_with_build_off_is_refused(standin: StandI
     assert "version never is not registered" in result.stderr
     assert "Traceback" not in result.stderr
     assert not standin.executions()
+
+
+def test_named_image_is_built_and_its_task_runs_in_it(standin: StandIn, home: Path, tmp_path: Path) -> None:
+    records = tmp_path / "returns.jsonl"
+    gpu = [
+        f"+hydra.launcher.images.gpu.registry={infra.REGISTRY_NAME}",
+        f"+hydra.launcher.images.gpu.base_image={infra.BASE_IMAGE}",
+        f"+hydra.launcher.images.gpu.repository=scaffold-test-{SESSION}/gpu",
+        "+hydra.launcher.images.gpu.build_args={CUDA: '12'}",
+    ]
+    result = launch(APPS / "gpu_app", remote(standin, "named", *gpu), home, records)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [j["value"] for j in recorded(records)] == [11]
+    images = {key[3]: standin.spec(key).template.container.image for key in standin.registered(TASK)}
+    assert images["main.on_gpu"].startswith(f"{infra.REGISTRY_NAME}/scaffold-test-{SESSION}/gpu:")
+    assert images["main.on_default"].startswith(f"{infra.REGISTRY_NAME}/scaffold-test-{SESSION}/named:")
+    for image in images.values():
+        repository, tag = image.removeprefix(f"{infra.REGISTRY_NAME}/").rsplit(":", 1)
+        assert tag in infra.registry_tags(repository)
+
+
+@pytest.mark.parametrize(
+    "app, extra, expected",
+    [
+        pytest.param(
+            APPS / "gpu_app",
+            [],
+            "task main.on_gpu runs in image 'gpu', which is not configured: add hydra.launcher.images.gpu",
+            id="unconfigured-image",
+        ),
+        pytest.param(
+            EXAMPLES / "split_config",
+            ["hydra.launcher.images.default.repository=Not A/Name"],
+            "'localhost:5000/Not A/Name' is not a valid image name",
+            id="invalid-image-name",
+        ),
+        pytest.param(
+            EXAMPLES / "split_config",
+            ["hydra.launcher.images.default.base_image=localhost:5000/no-such-base:1"],
+            "The base image localhost:5000/no-such-base:1 could not be found",
+            id="missing-base-image",
+        ),
+        pytest.param(
+            EXAMPLES / "split_config",
+            ["hydra.launcher.images.default.requirements=missing-requirements.txt"],
+            "requirements file",
+            id="missing-requirements-file",
+        ),
+        pytest.param(
+            EXAMPLES / "split_config",
+            ["+hydra.launcher.images.default.regsitry=typo"],
+            "hydra.launcher.images.default has no setting regsitry",
+            id="unknown-image-setting",
+        ),
+        pytest.param(
+            EXAMPLES / "split_config",
+            ["hydra.launcher.build=sometimes"],
+            "hydra.launcher.build=sometimes is not a build mode",
+            id="unknown-build-mode",
+        ),
+    ],
+)
+def test_image_problems_stop_the_launch_before_registration(
+    standin: StandIn, home: Path, app: Path, extra: list[str], expected: str
+) -> None:
+    result = launch(app, remote(standin, "bad", *extra), home)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert expected in result.stderr
+    assert not any(standin.calls.get(method) for method in (*CREATES, "CreateExecution"))
+    assert not standin.executions()
+
+
+def test_show_dockerfile_prints_the_generated_dockerfile(standin: StandIn, home: Path) -> None:
+    args = remote(standin, "show", "hydra.launcher.dry_run=true", "hydra.launcher.show_dockerfile=true")
+    result = launch(EXAMPLES / "split_config", args, home)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"FROM {infra.BASE_IMAGE}" in result.stdout
+    assert "RUN pip install flytekit==" in result.stdout
