@@ -15,6 +15,21 @@ def private_flyte_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     yield
 
 
+@pytest.fixture(autouse=True)
+def hydra_version_base_restored() -> Iterator[None]:
+    """Importing an example's ``@hydra.main(version_base=...)`` sets Hydra's process-wide version base.
+
+    Hydra's launcher suites expect the default (1.1 compatibility: jobs chdir into their output
+    folder), so each test gets back the base it started with whatever the previous one imported.
+    """
+    from hydra.version import VersionBase
+
+    instance = VersionBase.instance()
+    saved = instance.getbase()
+    yield
+    instance.version_base = saved
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     """A private HOME for a subprocess run: a fresh flytekit local cache."""
