@@ -23,7 +23,6 @@ from scaffold_flyte.images import ImagePlan
 
 log = logging.getLogger(__name__)
 
-BUILD_MODES = ("auto", "force", "skip")
 LOG_TAIL = 15
 
 
@@ -70,8 +69,12 @@ class Engine:
                 f"check the registry is up and `docker login {plan.spec.registry}`."
             ) from None
 
-    def build(self, plan: ImagePlan, show_log: bool) -> str:
-        """Build the plan's image under its reference; returns the image ID."""
+    def build(self, plan: ImagePlan, show_log: bool, use_cache: bool = True) -> str:
+        """Build the plan's image under its reference; returns the image ID.
+
+        ``use_cache=False`` rebuilds every layer: a forced rebuild is asked for to pick up what the
+        layer cache would hide (a moved base image, newer versions of unpinned requirements).
+        """
         lines: deque[str] = deque(maxlen=200)
         image_id = None
         stream = self.client.api.build(
@@ -81,6 +84,7 @@ class Engine:
             buildargs=dict(plan.spec.build_args) or None,
             platform=plan.spec.platform,
             network_mode="host",
+            nocache=not use_cache,
             rm=True,
             forcerm=True,
             decode=True,
@@ -148,7 +152,7 @@ def ensure_images(
 ) -> list[ImageOutcome]:
     """Make every planned image available in its registry; build and push only what is missing.
 
-    ``mode``: ``auto`` builds what the registry lacks, ``force`` rebuilds all, ``skip`` builds
+    ``mode``: ``auto`` builds what the registry lacks, ``force`` rebuilds all without the layer cache, ``skip`` builds
     nothing and uses the references as planned. Independent images build concurrently, at most
     ``parallel`` at a time; the first failure stops the step (its error names the image).
     """
@@ -169,7 +173,7 @@ def _ensure_one(engine: Engine, plan: ImagePlan, mode: str, show_log: bool) -> I
         return ImageOutcome(plan, "reused")
     start = time.monotonic()
     log.info(f"image {plan.name}: building {plan.reference} from {plan.spec.base_image} ...")
-    engine.build(plan, show_log)
+    engine.build(plan, show_log, use_cache=mode != "force")
     log.info(f"image {plan.name}: built in {time.monotonic() - start:.1f} s, pushing ...")
     engine.push(plan)
     seconds = time.monotonic() - start

@@ -66,6 +66,7 @@ class Follower:
         self.delays = delays
         self.task_names = task_names or {}
         self.polls = 0
+        self.state_requests = 0
         self.started = time.monotonic()
         self.lost: ExecutionError | None = None  # set once the admin stayed unreachable
 
@@ -96,6 +97,7 @@ class Follower:
         """Ask for every unfinished execution's state once, and report each change."""
         pending = [item for item in self.followed.values() if not item.done]
         self.polls += 1
+        self.state_requests += len(pending)
         with ThreadPoolExecutor(max_workers=max(1, min(self.parallel, len(pending) or 1))) as pool:
             states = list(pool.map(self._state, pending))
         changed = False
@@ -165,6 +167,13 @@ class Follower:
             n.metadata.spec_node_id or n.id.node_id for n in nodes if n.closure.phase == NodeExecutionPhase.FAILED
         ]
         return [self.task_names.get(node_id, node_id) for node_id in failed]
+
+    def summary(self) -> str:
+        """One line on the following itself: how long, how many poll rounds and state requests."""
+        return (
+            f"followed {len(self.followed)} execution(s) for {time.monotonic() - self.started:.1f} s: "
+            f"{self.polls} poll round(s), {self.state_requests} state request(s)"
+        )
 
     def still_running(self) -> list[Followed]:
         return [item for item in self.followed.values() if not item.done]

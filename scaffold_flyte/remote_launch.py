@@ -152,7 +152,10 @@ def act(plan: RemotePlan, jobs: list[Any], run_job_for: Any) -> list[Any]:
 
     try:
         with ctrl_c_interrupts():
-            return [run_job_for(job, functools.partial(job_function, job.num)) for job in jobs]
+            returns = [run_job_for(job, functools.partial(job_function, job.num)) for job in jobs]
+        if settings.wait:
+            log.info(follower.summary())
+        return returns
     except KeyboardInterrupt:
         running = follower.still_running()
         if settings.terminate_on_interrupt:

@@ -8,6 +8,9 @@ module imports nothing beyond the standard library. Every field has a one-line c
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional  # noqa: UP035 (Hydra's structured configs need typing's)
 
+MODES = ("local", "remote")
+BUILD_MODES = ("auto", "force", "skip")
+
 
 @dataclass
 class ImageConf:
@@ -68,7 +71,8 @@ class FlyteLauncherConf:
     # (container_image="{{.images.<name>.fqn}}:{{.images.<name>.version}}"); each takes ImageConf's
     # fields (typed Any, so +hydra.launcher.images.gpu.registry=... can add one; checked at launch)
     images: Dict[str, Any] = field(default_factory=lambda: {"default": ImageConf()})  # noqa: UP006
-    # auto: build and push images whose tag the registry lacks; force: rebuild all; skip: build nothing
+    # auto: build and push images whose tag the registry lacks; force: rebuild all, layer cache off;
+    # skip: build nothing, use the images as named
     build: str = "auto"
     # images built and pushed at once
     max_parallel_builds: int = 2

@@ -27,12 +27,9 @@ from scaffold_flyte.discovery import MainWorkflow, find_main_workflow_or_none, m
 from scaffold_flyte.errors import LauncherConfigError
 from scaffold_flyte.inputs import workflow_inputs
 from scaffold_flyte.local import run_workflow
-from scaffold_flyte.settings import FlyteLauncherConf, ImageConf
+from scaffold_flyte.settings import BUILD_MODES, MODES, FlyteLauncherConf, ImageConf
 
 log = logging.getLogger(__name__)
-
-MODES = ("local", "remote")
-BUILD_MODES = ("auto", "force", "skip")
 
 
 @dataclass(frozen=True)

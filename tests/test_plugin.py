@@ -60,6 +60,19 @@ def test_the_default_launcher_config_is_remote(home: Path) -> None:
     assert "mode: remote" in result.stdout
 
 
+def test_the_sandbox_preset_points_at_flytes_demo_cluster(home: Path) -> None:
+    from omegaconf import OmegaConf
+
+    result = run_app(
+        EXAMPLES / "single_task", "--cfg", "hydra", "-p", "hydra.launcher", "hydra/launcher=flyte_sandbox", home=home
+    )
+    assert result.returncode == 0, result.stderr
+    settings = OmegaConf.create(result.stdout.split("\n", 1)[1])  # after "# @package hydra.launcher"
+    assert settings.mode == "remote" and settings.endpoint == "localhost:30080" and settings.insecure is True
+    assert settings.images.default.registry == "localhost:30000"
+    assert settings.images.default.base_image is None  # the rest of ImageConf's defaults still there
+
+
 def test_scaffold_flyte_run_is_there_for_users() -> None:
     import scaffold_flyte
     from scaffold_flyte.local import run

@@ -73,9 +73,14 @@ class StandIn:
             thread.join(timeout)
 
     def stop(self) -> None:
+        """Stop serving and abort what still runs (a test that left executions running is done with them)."""
         self.grpc.stop(grace=None)
         self.http.shutdown()
         self.http.server_close()
+        if self.runner is not None:
+            for record in self.admin.executions.values():
+                if record.finished is None:
+                    self.runner.terminate(record)
         self.wait_idle(60)
         if self._own_root:
             shutil.rmtree(self.blob_root, ignore_errors=True)
