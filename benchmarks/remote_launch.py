@@ -6,7 +6,8 @@ example, in one run on this machine, each case a ``python main.py -m ...`` proce
 a. relaunch with nothing changed, ``wait=false``, up to the execution created, against a bare
    ``FlyteRemote.execute`` of the already registered launch plan (a process that imports flytekit,
    fetches the launch plan and creates one execution): ratio of medians, interleaved runs;
-b. a 100-job sweep against a 1-job launch, ``wait=false``;
+b. a 100-job sweep against a 1-job launch, ``wait=false``; beside it, Hydra's own floor: the same
+   config swept by Hydra's basic launcher over a function that does nothing;
 c. the RPCs each of those makes (counted by the stand-in);
 d. a 10-job sweep waited to completion, the stand-in running every task container for real:
    the launcher's wall and CPU time beyond the stand-in's own run time, its poll rounds and state
@@ -61,6 +62,18 @@ BARE_EXECUTE = textwrap.dedent(
     """
 )
 
+NOOP_APP = textwrap.dedent(
+    """
+    import hydra
+
+    @hydra.main(version_base=None, config_path="conf", config_name="config")
+    def main(cfg):
+        return None
+
+    main()
+    """
+)
+
 
 @dataclass
 class Run:
@@ -100,11 +113,11 @@ class Bench:
             *extra,
         ]
 
-    def run(self, cmd: list[str]) -> Run:
+    def run(self, cmd: list[str], cwd: Path | None = None) -> Run:
         self.standin.reset_calls()
         with child_cpu() as cpu:
             start = time.perf_counter()
-            result = subprocess.run(cmd, cwd=self.app_dir, env=self.env, capture_output=True, text=True)
+            result = subprocess.run(cmd, cwd=cwd or self.app_dir, env=self.env, capture_output=True, text=True)
             seconds = time.perf_counter() - start
         if result.returncode != 0:
             sys.exit(f"benchmark step failed: {' '.join(cmd)}\n{result.stderr[-3000:]}")
@@ -117,6 +130,10 @@ class Bench:
 
     def bare_execute(self, version: str) -> Run:
         return self.run([sys.executable, "-c", BARE_EXECUTE, self.standin.endpoint, version])
+
+
+def median(runs: list[Run]) -> float:
+    return statistics.median(run.seconds for run in runs)
 
 
 def cpu(runs: list[Run]) -> float:
@@ -137,7 +154,7 @@ def relaunch_vs_bare(bench: Bench, runs: int) -> None:
     for _ in range(runs):
         launcher.append(bench.app(*bench.remote_args("hydra.launcher.wait=false")))
         bare.append(bench.bare_execute(version))
-    lm, bm = (statistics.median(r.seconds for r in rs) for rs in (launcher, bare))
+    lm, bm = median(launcher), median(bare)
     print("\n(a) relaunch, nothing changed, up to the execution created (wait=false), median of", runs)
     print(f"    launcher relaunch           {lm * 1000:7.0f} ms   CPU {cpu(launcher):.2f} s")
     print(f"    bare FlyteRemote.execute    {bm * 1000:7.0f} ms   CPU {cpu(bare):.2f} s")
@@ -147,15 +164,26 @@ def relaunch_vs_bare(bench: Bench, runs: int) -> None:
 
 
 def sweep_sizes(bench: Bench, runs: int) -> None:
-    one, hundred = [], []
+    one, hundred, floor_one, floor_hundred = [], [], [], []
+    noop = bench.work / "noop_app"
+    shutil.copytree(bench.app_dir / "conf", noop / "conf", dirs_exist_ok=True)
+    (noop / "app.py").write_text(NOOP_APP)
     for _ in range(runs):
         one.append(bench.app(*bench.remote_args("hydra.launcher.wait=false")))
         hundred.append(bench.app(*bench.remote_args("hydra.launcher.wait=false", "data.seed=range(100)")))
-    om, hm = (statistics.median(r.seconds for r in rs) for rs in (one, hundred))
+        floor_one.append(bench.run([sys.executable, "app.py", "-m", f"hydra.sweep.dir={noop}/m"], cwd=noop))
+        floor_hundred.append(
+            bench.run([sys.executable, "app.py", "-m", "data.seed=range(100)", f"hydra.sweep.dir={noop}/m"], cwd=noop)
+        )
+    om, hm, fo, fh = (median(rs) for rs in (one, hundred, floor_one, floor_hundred))
     print("\n(b) sweep size, wait=false, median of", runs)
     print(f"    1-job launch                {om * 1000:7.0f} ms   CPU {cpu(one):.2f} s")
     print(f"    100-job sweep               {hm * 1000:7.0f} ms   CPU {cpu(hundred):.2f} s")
     print(f"    ratio                       {hm / om:7.2f}x   (target: under 5x)")
+    print("    Hydra's own floor: the same config, a function that does nothing, Hydra's basic launcher")
+    print(f"    1 job                       {fo * 1000:7.0f} ms")
+    print(f"    100 jobs                    {fh * 1000:7.0f} ms   ({(fh - fo) / 99 * 1000:.0f} ms per extra job)")
+    print(f"    launcher's own per extra job, beyond that floor: {((hm - om) - (fh - fo)) / 99 * 1000:.0f} ms")
     print(f"(c) RPCs, 100-job sweep:        {calls_line(hundred[-1].calls)}")
 
 

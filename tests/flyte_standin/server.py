@@ -6,6 +6,7 @@ import base64
 import http.server
 import threading
 import time
+import uuid
 from collections import Counter
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -156,6 +157,8 @@ class Admin(admin_pb2_grpc.AdminServiceServicer):
 
     # -- executions ---------------------------------------------------------------------------
     def CreateExecution(self, request: Any, context: Any) -> Any:
+        if not request.name:  # as flyteadmin does: a generated name when the client gives none
+            request.name = "a" + uuid.uuid4().hex[:19]
         exec_id = identifier_pb2.WorkflowExecutionIdentifier(
             project=request.project, domain=request.domain, name=request.name
         )
