@@ -16,7 +16,7 @@ from hydra import initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.utils import JobReturn
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -123,7 +123,9 @@ class RecordJobReturns(Callback):
             "value": value if isinstance(value, (int, float, str, bool, type(None))) else repr(value),
             "output_dir": config.hydra.runtime.output_dir,
         }
-        if isinstance(value, dict):
+        if isinstance(value, DictConfig):
+            record["value"] = OmegaConf.to_container(value)
+        elif isinstance(value, dict):
             record["value"] = {
                 str(k): v if isinstance(v, (int, float, str, bool)) else repr(v) for k, v in value.items()
             }

@@ -53,6 +53,23 @@ def test_a_failing_task_fails_its_job_and_the_others_go_on(standin: StandIn, hom
     assert "scaffold_flyte" not in result.stderr  # no launcher frames, only the remote error
 
 
+def test_a_dictconfig_output_comes_back_as_a_dictconfig(standin: StandIn, home: Path, tmp_path: Path) -> None:
+    remote_records, local_records = tmp_path / "remote.jsonl", tmp_path / "local.jsonl"
+    sweep = "model.width=4,16"
+    result = run_app(
+        APPS / "config_out", *remote(standin, "config_out", sweep), *record_overrides(remote_records), home=home
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    local = run_app(
+        APPS / "config_out", "-m", "hydra/launcher=flyte_local", sweep, *record_overrides(local_records), home=home
+    )
+    assert local.returncode == 0, local.stderr[-3000:]
+    jobs = recorded(remote_records)
+    assert [j["type"] for j in jobs] == ["DictConfig", "DictConfig"]
+    assert [j["value"] for j in jobs] == [j["value"] for j in recorded(local_records)]
+    assert jobs[1]["value"] == {"name": "tiny", "doubled": 0.5, "layers": [8, 16]}
+
+
 def test_a_wait_bound_fails_the_job_and_names_the_execution(standin: StandIn, home: Path, tmp_path: Path) -> None:
     records = tmp_path / "returns.jsonl"
     args = remote(standin, "slow", "seconds=20", "hydra.launcher.timeout=3")
