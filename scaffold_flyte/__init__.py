@@ -1,6 +1,7 @@
 """scaffold_flyte: run a Flyte workflow from a Hydra app, locally or on a Flyte cluster.
 
-``run(cfg)`` runs the module's main workflow on a Hydra config; the ``flyte`` Hydra launcher
+``run(cfg)`` runs the module's main workflow on a Hydra config; ``scaffold_flyte.remote.execute``
+runs a registered version of it on Flyte from your own code; the ``flyte`` Hydra launcher
 (``hydra/launcher=flyte``) is built from the modules of this package.
 
 Importing the package is cheap: Hydra's plugin scan imports ``scaffold_flyte.settings`` at every

@@ -160,3 +160,30 @@ def _absolute_path(value: str) -> str:
 
 def _prefix(where: str) -> str:
     return f"{where}: " if where else ""
+
+
+def refuse_env_values(cfg: DictConfig, inputs: dict[str, Any], where: str) -> None:
+    """Refuse inputs holding ${oc.env:...}: as execution inputs they would be sent, and stored, in plain text."""
+    for name in inputs:
+        node = cfg if name not in cfg else cfg._get_node(name)
+        for path, expression in env_interpolations(node, name if name in cfg else ""):
+            raise ConfigInputError(
+                f"{where}: config '{path}' reads the environment ({expression}); as an execution input its value "
+                "would be sent and stored in plain text: read it inside the task (os.environ or a Flyte secret), "
+                "or set hydra.launcher.allow_env_inputs=true."
+            )
+
+
+def env_interpolations(node: Any, path: str) -> list[tuple[str, str]]:
+    found = []
+    if isinstance(node, DictConfig):
+        for key in node:
+            found += env_interpolations(node._get_node(key), f"{path}.{key!s}" if path else str(key))
+    elif isinstance(node, ListConfig):
+        for index in range(len(node)):
+            found += env_interpolations(node._get_node(index), f"{path}[{index}]")
+    elif node is not None and node._is_interpolation():
+        raw = str(node._value())
+        if "oc.env" in raw or "${env:" in raw:
+            found.append((path, raw))
+    return found

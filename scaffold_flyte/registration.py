@@ -111,6 +111,13 @@ def registered_launch_plan(remote: Any, main: MainWorkflow, connection: Connecti
         return None
 
 
+def fetch_launch_plan(remote: Any, main: MainWorkflow, version: str) -> Any:
+    """The registered default launch plan, typed with the local workflow's interface (for inputs' literals)."""
+    launch_plan = remote.fetch_launch_plan(name=main.name, version=version)
+    launch_plan.python_interface = main.workflow.python_interface
+    return launch_plan
+
+
 def upload_bundle(remote: Any, bundle: CodeBundle, connection: Connection) -> str:
     """Upload the bundle through Flyte's data proxy; returns its native URL for the task args."""
     _, url = remote.upload_file(bundle.archive, connection.project, connection.domain)

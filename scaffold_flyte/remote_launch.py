@@ -21,21 +21,22 @@ from pathlib import Path
 from typing import Any, cast
 
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from scaffold_flyte.connection import Connection, check_reachable, make_remote, resolve_connection
-from scaffold_flyte.discovery import MainWorkflow, entities_under
+from scaffold_flyte.discovery import MainWorkflow, entities_under, task_names_by_node
 from scaffold_flyte.docker_engine import Engine, ensure_images
-from scaffold_flyte.errors import ConfigInputError, LauncherConfigError, RegistrationError
+from scaffold_flyte.errors import LauncherConfigError, RegistrationError
 from scaffold_flyte.executions import ExecutionRequest, create_executions, execution_name
 from scaffold_flyte.follow import Follower, interrupted_message
 from scaffold_flyte.images import ImagePlan
-from scaffold_flyte.inputs import workflow_inputs
+from scaffold_flyte.inputs import refuse_env_values, workflow_inputs
 from scaffold_flyte.plan import plan_images
 from scaffold_flyte.registration import (
     CodeBundle,
     check_inputs_declared,
     content_version,
+    fetch_launch_plan,
     make_bundle,
     register,
     registered_launch_plan,
@@ -104,7 +105,7 @@ def plan_remote(
         task_cfg = job.task_config
         inputs = workflow_inputs(main.workflow, task_cfg, job.label)
         if not settings.allow_env_inputs:
-            _refuse_env_values(task_cfg, inputs, job.label)
+            refuse_env_values(task_cfg, inputs, job.label)
         requests.append(ExecutionRequest(job.num, job.label, execution_name(sweep_key, job.num), inputs))
     return RemotePlan(main, connection, images, bundle, version, requests, settings)
 
@@ -139,7 +140,7 @@ def act(plan: RemotePlan, jobs: list[Any], run_job_for: Any) -> list[Any]:
         parallel=settings.max_parallel_executions,
         poll_interval=settings.poll_interval,
         timeout=settings.timeout,
-        task_names=_task_names(plan.main),
+        task_names=task_names_by_node(plan.main),
     )
     by_num = {request.num: request for request in plan.requests}
 
@@ -209,9 +210,7 @@ def _ensure_registered(remote: Any, plan: RemotePlan) -> Any:
         settings = serialization_settings(plan.connection, plan.images, plan.version, _app_dir(plan.main), bundle_url)
         register(remote, plan.main, settings)
         log.info(f"registered {plan.main.name} version {plan.version}")
-    launch_plan = remote.fetch_launch_plan(name=plan.main.name, version=plan.version)
-    launch_plan.python_interface = plan.main.workflow.python_interface
-    return launch_plan
+    return fetch_launch_plan(remote, plan.main, plan.version)
 
 
 def _write_record(plan: RemotePlan, request: ExecutionRequest) -> None:
@@ -231,33 +230,6 @@ def _write_record(plan: RemotePlan, request: ExecutionRequest) -> None:
     (folder / RECORD_FILE).write_text(OmegaConf.to_yaml(OmegaConf.create(record)))
 
 
-def _refuse_env_values(cfg: DictConfig, inputs: dict[str, Any], where: str) -> None:
-    """A ${oc.env:...} value would travel, and be stored, in plain text as an execution input."""
-    for name in inputs:
-        node = cfg if name not in cfg else cfg._get_node(name)
-        for path, expression in _env_interpolations(node, name if name in cfg else ""):
-            raise ConfigInputError(
-                f"{where}: config '{path}' reads the environment ({expression}); as an execution input its value "
-                "would be sent and stored in plain text: read it inside the task (os.environ or a Flyte secret), "
-                "or set hydra.launcher.allow_env_inputs=true."
-            )
-
-
-def _env_interpolations(node: Any, path: str) -> list[tuple[str, str]]:
-    found = []
-    if isinstance(node, DictConfig):
-        for key in node:
-            found += _env_interpolations(node._get_node(key), f"{path}.{key!s}" if path else str(key))
-    elif isinstance(node, ListConfig):
-        for index in range(len(node)):
-            found += _env_interpolations(node._get_node(index), f"{path}[{index}]")
-    elif node is not None and node._is_interpolation():
-        raw = str(node._value())
-        if "oc.env" in raw or "${env:" in raw:
-            found.append((path, raw))
-    return found
-
-
 def _app_dir(main: MainWorkflow) -> Path:
     module = sys.modules[main.module_name]
     return Path(str(module.__file__)).resolve().parent
@@ -265,10 +237,6 @@ def _app_dir(main: MainWorkflow) -> Path:
 
 def _code_files(app_dir: Path, bundle: CodeBundle) -> tuple[tuple[str, str], ...]:
     return tuple((name, (app_dir / name).read_text()) for name in bundle.files)
-
-
-def _task_names(main: MainWorkflow) -> dict[str, str]:
-    return {node.id: str(getattr(node.flyte_entity, "name", node.id)) for node in main.workflow.nodes}
 
 
 def _short(value: Any) -> str:

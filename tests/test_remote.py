@@ -5,6 +5,7 @@ with the real Docker engine and registry: images, registration, executions that 
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -398,3 +399,43 @@ def test_show_dockerfile_prints_the_generated_dockerfile(standin: StandIn, home:
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"FROM {infra.BASE_IMAGE}" in result.stdout
     assert "RUN pip install flytekit==" in result.stdout
+
+
+def test_execute_helper_runs_a_registered_version_from_python(
+    standin: StandIn, home: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """scaffold_flyte.remote.execute: what a launch registered, run again from a script on another config."""
+    from hydra import compose, initialize_config_dir
+
+    import scaffold_flyte
+    from scaffold_flyte.errors import RegistrationError
+    from scaffold_flyte.follow import ExecutionFailed  # noqa: F401 - the failure type users catch
+    from scaffold_flyte.remote import Execution, execute
+    from tests.helpers import load_app
+
+    app = copy_app(tmp_path)
+    records = tmp_path / "returns.jsonl"
+    first = launch(app, remote(standin, "helper", "hydra.launcher.wait=false"), home, records)
+    assert first.returncode == 0, first.stderr[-3000:]
+    version = OmegaConf.load(Path(recorded(records)[0]["output_dir"]) / "flyte_execution.yaml").version
+    registered = standin.registered()
+
+    # as a script beside main.py would have it: `import main` (entity names follow the module's name)
+    saved = sys.modules.pop("main", None)
+    request.addfinalizer(lambda: sys.modules.__setitem__("main", saved) if saved else sys.modules.pop("main", None))
+    load_app(app, "main")
+    with initialize_config_dir(config_dir=str(app / "conf"), version_base=None):
+        cfg = compose("config", overrides=["model.learning_rate=0.02", "data.seed=5"])
+    where = {"module": "main", "endpoint": standin.endpoint, "insecure": True}
+
+    value = execute(cfg, version=version, poll_interval=0.3, **where)
+    assert isinstance(value, float)
+    assert value == scaffold_flyte.run(cfg, module="main")  # the same as a local run of that config
+    assert standin.registered() == registered  # nothing built or registered
+
+    created = execute(cfg, version=version, wait=False, execution_name="helper-once", **where)
+    assert isinstance(created, Execution) and created.name == "helper-once"
+    assert created.url.endswith("/executions/helper-once") and "helper-once" in standin.executions()
+
+    with pytest.raises(RegistrationError, match="version nope is not registered in flytesnacks/development"):
+        execute(cfg, version="nope", **where)
