@@ -145,9 +145,9 @@ class Follower:
                 f"{item.request.label}: execution {item.request.name} succeeded, but its outputs cannot be turned "
                 f"into Python values ({type(error).__name__}: {error}); read them in the console: {item.url}"
             ) from None
-        if not values:
-            return None
-        return values[0] if len(values) == 1 else tuple(values)
+        value = None if not values else values[0] if len(values) == 1 else tuple(values)
+        log.info(f"{item.request.label}: returned {_preview(value)}")
+        return value
 
     def _failure(self, item: Followed, execution: Any) -> str:
         error = execution.closure.error
@@ -186,6 +186,12 @@ class Follower:
                 f"terminating {item.request.name}",
                 self.delays,
             )
+
+
+def _preview(value: Any, limit: int = 160) -> str:
+    """A value for a log line: its repr, cut short (outputs can be large)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def interrupted_message(items: Sequence[Followed], terminated: bool) -> str:

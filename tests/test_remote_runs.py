@@ -46,6 +46,8 @@ def test_a_failing_task_fails_its_job_and_the_others_go_on(standin: StandIn, hom
     jobs = recorded(records)
     assert [j["status"] for j in jobs] == ["COMPLETED", "FAILED", "COMPLETED"]
     assert [jobs[0]["value"], jobs[2]["value"]] == [10, 30]
+    output = result.stdout + result.stderr
+    assert "job #0 (value=1): returned 10" in output and "job #2 (value=3): returned 30" in output
     failure = jobs[1]["value"]
     assert "ExecutionFailed" in failure and "FAILED in task main.check_value" in failure
     assert "value 2 is not allowed" in failure
