@@ -200,8 +200,3 @@ def _names_used(code: CodeType) -> Iterator[str]:
     for const in code.co_consts:
         if isinstance(const, CodeType):
             yield from _names_used(const)
-
-
-def task_names_by_node(main: MainWorkflow) -> dict[str, str]:
-    """The task (or sub-workflow) name behind each node of the main workflow, to name a failing node."""
-    return {node.id: str(getattr(node.flyte_entity, "name", node.id)) for node in main.workflow.nodes}

@@ -61,12 +61,17 @@ def create_executions(
     remote: Any,
     launch_plan: Any,
     requests: Sequence[ExecutionRequest],
-    type_hints: dict[str, Any],
     parallel: int,
     console_url: Callable[[str], str],
     delays: Sequence[float] = RETRY_DELAYS,
 ) -> dict[int, Any]:
-    """Create one execution per request, at most ``parallel`` at once; returns them by job number."""
+    """Create one execution per request, at most ``parallel`` at once; returns them by job number.
+
+    Inputs are typed by the launch plan's ``python_interface`` (the local workflow's, as
+    registration.fetch_launch_plan sets it), so a DictConfig input goes through the OmegaConf
+    transformer.
+    """
+    type_hints = dict(launch_plan.python_interface.inputs)
 
     def create(request: ExecutionRequest) -> Any:
         execution = with_retries(

@@ -12,10 +12,13 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scaffold_flyte.errors import ExecutionError, ScaffoldFlyteError
 from scaffold_flyte.executions import RETRY_DELAYS, ExecutionRequest, with_retries
+
+if TYPE_CHECKING:
+    from scaffold_flyte.discovery import MainWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -44,27 +47,27 @@ class Follower:
     def __init__(
         self,
         remote: Any,
+        main: MainWorkflow,
         executions: dict[int, Any],
         requests: Sequence[ExecutionRequest],
         console_url: Callable[[str], str],
-        output_types: dict[str, Any],
         parallel: int = 8,
         poll_interval: float = 2.0,
         timeout: float | None = None,
         delays: Sequence[float] = RETRY_DELAYS,
-        task_names: dict[str, str] | None = None,
     ) -> None:
         self.remote = remote
         self.followed = {
             r.num: Followed(r, executions[r.num], console_url(r.name)) for r in requests if r.num in executions
         }
-        self.output_types = output_types
+        # outputs come back typed as the local workflow declares them; a failing node is named by its task
+        self.output_types = dict(main.workflow.python_interface.outputs)
+        self.task_names = {node.id: str(getattr(node.flyte_entity, "name", node.id)) for node in main.workflow.nodes}
         self.parallel = parallel
         self.poll_interval = poll_interval
         self.deadline = None if timeout is None else time.monotonic() + timeout
         self.timeout = timeout
         self.delays = delays
-        self.task_names = task_names or {}
         self.polls = 0
         self.state_requests = 0
         self.started = time.monotonic()

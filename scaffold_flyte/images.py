@@ -14,7 +14,7 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -141,12 +141,7 @@ def resolved_requirements(spec: ImageSpec, launch_dir: Path) -> list[str]:
     """
     lines: list[str] = []
     if spec.requirements:
-        path = _resolve(spec.requirements, launch_dir)
-        if not path.is_file():
-            raise ImageConfigError(
-                f"image '{spec.name}': requirements file {path} does not exist: fix "
-                f"hydra.launcher.images.{spec.name}.requirements."
-            )
+        path = _existing_file(spec, "requirements", "requirements file", launch_dir)
         lines += _requirement_lines(path.read_text())
     if spec.extras:
         lines += _pyproject_requirements(spec, launch_dir)
@@ -236,12 +231,7 @@ def plan_image(spec: ImageSpec, launch_dir: Path, code: tuple[tuple[str, str], .
     """
     validate_spec(spec)
     if spec.dockerfile:
-        path = _resolve(spec.dockerfile, launch_dir)
-        if not path.is_file():
-            raise ImageConfigError(
-                f"image '{spec.name}': Dockerfile {path} does not exist: fix "
-                f"hydra.launcher.images.{spec.name}.dockerfile."
-            )
+        path = _existing_file(spec, "dockerfile", "Dockerfile", launch_dir)
         dockerfile = path.read_text()
         context_dir = path.parent
         files = tuple(sorted(context_paths(context_dir, dockerfile_name=path.name)))
@@ -264,7 +254,7 @@ def plan_image(spec: ImageSpec, launch_dir: Path, code: tuple[tuple[str, str], .
         **digest_parts,
     }
     tag = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:20]
-    return ImagePlan(**{**plan.__dict__, "tag": tag})
+    return replace(plan, tag=tag)
 
 
 def validate_spec(spec: ImageSpec) -> None:
@@ -336,6 +326,16 @@ def _files_digest(root: Path, files: Iterable[str]) -> str:
 def _resolve(path: str, launch_dir: Path) -> Path:
     candidate = Path(path).expanduser()
     return candidate if candidate.is_absolute() else launch_dir / candidate
+
+
+def _existing_file(spec: ImageSpec, setting: str, what: str, launch_dir: Path) -> Path:
+    """The file an image setting names (relative to where you launch), or the error naming the setting."""
+    path = _resolve(getattr(spec, setting), launch_dir)
+    if not path.is_file():
+        raise ImageConfigError(
+            f"image '{spec.name}': {what} {path} does not exist: fix hydra.launcher.images.{spec.name}.{setting}."
+        )
+    return path
 
 
 def _find_upwards(start: Path, name: str) -> Path | None:

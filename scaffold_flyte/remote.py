@@ -23,7 +23,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from scaffold_flyte.connection import check_reachable, make_remote, resolve_connection
-from scaffold_flyte.discovery import find_main_workflow, task_names_by_node
+from scaffold_flyte.discovery import find_main_workflow
 from scaffold_flyte.errors import RegistrationError
 from scaffold_flyte.executions import ExecutionRequest, create_executions
 from scaffold_flyte.follow import Follower
@@ -85,19 +85,17 @@ def execute(
     check_inputs_declared(registered, inputs, main, version)
     launch_plan = fetch_launch_plan(remote, main, version)
     request = ExecutionRequest(0, label, execution_name or f"x{uuid.uuid4().hex[:12]}", inputs)
-    type_hints = dict(main.workflow.python_interface.inputs)
-    executions = create_executions(remote, launch_plan, [request], type_hints, 1, connection.console_url)
+    executions = create_executions(remote, launch_plan, [request], 1, connection.console_url)
     if not wait:
         return Execution(request.name, connection.console_url(request.name), main.name, version)
     follower = Follower(
         remote,
+        main,
         executions,
         [request],
         connection.console_url,
-        dict(main.workflow.python_interface.outputs),
         parallel=1,
         poll_interval=poll_interval,
         timeout=timeout,
-        task_names=task_names_by_node(main),
     )
     return follower.result(0)

@@ -24,7 +24,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from scaffold_flyte.connection import Connection, check_reachable, make_remote, resolve_connection
-from scaffold_flyte.discovery import MainWorkflow, entities_under, task_names_by_node
+from scaffold_flyte.discovery import MainWorkflow, entities_under
 from scaffold_flyte.docker_engine import Engine, ensure_images
 from scaffold_flyte.errors import LauncherConfigError, RegistrationError
 from scaffold_flyte.executions import ExecutionRequest, create_executions, execution_name
@@ -122,25 +122,18 @@ def act(plan: RemotePlan, jobs: list[Any], run_job_for: Any) -> list[Any]:
         ensure_images(engine, plan.images, settings.build, settings.max_parallel_builds, settings.build_log)
     remote = make_remote(plan.connection)
     launch_plan = _ensure_registered(remote, plan)
-    type_hints = dict(plan.main.workflow.python_interface.inputs)
     executions = create_executions(
-        remote,
-        launch_plan,
-        plan.requests,
-        type_hints,
-        settings.max_parallel_executions,
-        plan.connection.console_url,
+        remote, launch_plan, plan.requests, settings.max_parallel_executions, plan.connection.console_url
     )
     follower = Follower(
         remote,
+        plan.main,
         executions,
         plan.requests,
         plan.connection.console_url,
-        dict(plan.main.workflow.python_interface.outputs),
         parallel=settings.max_parallel_executions,
         poll_interval=settings.poll_interval,
         timeout=settings.timeout,
-        task_names=task_names_by_node(plan.main),
     )
     by_num = {request.num: request for request in plan.requests}
 

@@ -26,7 +26,6 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from scaffold_flyte.discovery import MainWorkflow, find_main_workflow_or_none, module_of
 from scaffold_flyte.errors import LauncherConfigError
 from scaffold_flyte.inputs import workflow_inputs
-from scaffold_flyte.local import run_workflow
 from scaffold_flyte.settings import BUILD_MODES, MODES, FlyteLauncherConf, ImageConf
 
 log = logging.getLogger(__name__)
@@ -149,14 +148,16 @@ def _launch_local(
     log.info(f"Flyte launcher (local): {len(jobs)} job(s), {what}")
     if main is None:
         return [run(job, task_function) for job in jobs]
+    inputs = {}
     for job in jobs:
         HydraConfig.instance().set_config(job.config)  # configs may interpolate ${hydra:...}
-        workflow_inputs(main.workflow, job.task_config, job.label)
-    return [run(job, functools.partial(_run_locally, main, job.label)) for job in jobs]
+        inputs[job.num] = workflow_inputs(main.workflow, job.task_config, job.label)
+    return [run(job, functools.partial(_run_locally, main, inputs[job.num])) for job in jobs]
 
 
-def _run_locally(main: MainWorkflow, label: str, cfg: DictConfig) -> Any:
-    return run_workflow(main, cfg, label)
+def _run_locally(main: MainWorkflow, inputs: dict[str, Any], cfg: DictConfig) -> Any:
+    """The job's function under run_job: the workflow on the inputs split up front (``cfg`` is the same config)."""
+    return main.workflow(**inputs)
 
 
 def _launch_remote(

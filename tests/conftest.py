@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,24 @@ def hydra_version_base_restored() -> Iterator[None]:
     saved = instance.getbase()
     yield
     instance.version_base = saved
+
+
+@pytest.fixture(scope="module")
+def client() -> Any:
+    """The Docker engine's client: skips outside CI when the engine, registry or base image is missing."""
+    from tests import infra
+
+    return infra.docker_client()
+
+
+@pytest.fixture
+def standin(client: Any) -> Iterator[Any]:
+    """A fresh test stand-in for Flyte's admin API (tests/flyte_standin) that runs executions in containers."""
+    from tests.flyte_standin import StandIn
+
+    running = StandIn(client)
+    yield running
+    running.stop()
 
 
 @pytest.fixture

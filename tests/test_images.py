@@ -19,15 +19,9 @@ from scaffold_flyte.errors import ImageBuildError
 from scaffold_flyte.images import ImagePlan
 from scaffold_flyte.plan import plan_images
 from tests import infra
-from tests.fixtures import gpu_image
-from tests.helpers import EXAMPLES, load_app
+from tests.helpers import APPS, EXAMPLES, load_app
 
 SESSION = uuid.uuid4().hex[:8]
-
-
-@pytest.fixture(scope="module")
-def client() -> Any:
-    return infra.docker_client()
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +145,8 @@ def test_named_images_build_concurrently_and_force_rebuilds(client: Any, engine:
     repository = f"scaffold-test-{SESSION}/named"
     images = image_config(repository)
     images["gpu"] = {**images["default"], "build_args": {"FLAVOUR": "gpu"}}
-    plans = plan_images(images, find_main_workflow(gpu_image), tmp_path, tmp_path)
+    gpu_app = load_app(APPS / "gpu_app", "images_gpu_app")  # a task in the default image, one in "gpu"
+    plans = plan_images(images, find_main_workflow(gpu_app), tmp_path, tmp_path)
     assert [p.name for p in plans] == ["default", "gpu"]
     assert plans[0].tag != plans[1].tag
     outcomes = ensure_images(engine, plans, "auto", parallel=2)

@@ -24,18 +24,6 @@ TASK, WORKFLOW, LAUNCH_PLAN = identifier_pb2.TASK, identifier_pb2.WORKFLOW, iden
 CREATES = ("CreateTask", "CreateWorkflow", "CreateLaunchPlan", "CreateUploadLocation")
 
 
-@pytest.fixture(scope="module")
-def client() -> Any:
-    return infra.docker_client()
-
-
-@pytest.fixture
-def standin(client: Any) -> Any:
-    running = StandIn(client)
-    yield running
-    running.stop()
-
-
 def remote(standin: StandIn, repository: str, *extra: str) -> list[str]:
     return [
         "-m",

@@ -12,29 +12,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-import pytest
 from flyteidl.core import execution_pb2
 
-from tests import infra
 from tests.flyte_standin import StandIn
 from tests.helpers import APPS, record_overrides, recorded, run_app
 from tests.test_remote import remote
 
 Phase = execution_pb2.WorkflowExecution
-
-
-@pytest.fixture(scope="module")
-def client() -> Any:
-    return infra.docker_client()
-
-
-@pytest.fixture
-def standin(client: Any) -> Any:
-    running = StandIn(client)
-    yield running
-    running.stop()
 
 
 def test_a_failing_task_fails_its_job_and_the_others_go_on(standin: StandIn, home: Path, tmp_path: Path) -> None:
