@@ -1,28 +1,52 @@
-"""Runs an execution for real, as a test stand-in (see the package docstring): node by node, each
-task node's registered container args, unchanged but for Flyte's placeholders, in the registered
-image on the local Docker engine, with the blob store mounted at its own path.
+"""Runs an execution for real, as flytepropeller would, inside a TEST STAND-IN (see the package docstring).
+
+Each task node runs its registered container args, unchanged but for Flyte's placeholders, in the
+registered image on the local Docker engine. Mirrors:
+- flytepropeller/pkg/controller/nodes/executor.go, workflow/executor.go: a node starts as soon as
+  every node it depends on has succeeded, so independent nodes run at the same time; the
+  workflow passes through SUCCEEDING / FAILING before its terminal phase; with the default
+  failure policy (FAIL_IMMEDIATELY) the first failing node fails the workflow and the nodes
+  still running are aborted.
+- flytepropeller/pkg/controller/nodes/task/handler.go (ValidateOutput) and
+  flyteplugins/go/tasks/pluginmachinery/ioutils/remote_file_output_reader.go: a task's error.pb
+  is its error; an outputs.pb above storage.limits.maxDownloadMBs fails the node with
+  OutputSizeExceeded; no outputs.pb where outputs are declared is OutputsNotFound.
+- flytepropeller/pkg/controller/nodes/cache.go: cacheable tasks go through the data catalog
+  (catalog.py); a hit copies the outputs and runs no container.
+- flyteplugins/go/tasks/pluginmachinery/flytek8s/pod_helper.go (DemystifyPending): the node pulls
+  the image by its registered reference; a reference the registry cannot serve fails the task
+  with ImagePullBackOff. Like a fresh cluster node, the stand-in starts with no image: the first
+  use of each reference removes the engine's local copy (left there by the build) and pulls.
+- Blob paths as propeller lays them out (flytepropeller/pkg/controller/nodes/task/
+  transformer.go, ioutils): ``metadata/propeller/<project>-<domain>-<execution>/<node>/data/0``
+  for a node's outputs, ``<random>/<execution>-<node>-0`` under the raw data prefix.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
-from pathlib import Path
+import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from flyteidl.core import errors_pb2, execution_pb2, identifier_pb2, literals_pb2
+from flyteidl.core import catalog_pb2, errors_pb2, execution_pb2, identifier_pb2, literals_pb2
 
+from tests.flyte_standin.catalog import DataCatalog, catalog_key
 from tests.flyte_standin.server import ExecutionRecord, key_of
+from tests.flyte_standin.storage import MAX_DOWNLOAD_MB, BlobStore, MiB
 
 Phase = execution_pb2.WorkflowExecution
 START = ("start-node", "")  # flytekit binds workflow inputs to node "" (Flyte's compiler: start-node)
 NodePhase = execution_pb2.NodeExecution
+Cache = catalog_pb2
 
 
 class TaskFailed(Exception):
-    def __init__(self, node_id: str, task_name: str, message: str) -> None:
+    def __init__(self, node_id: str, task_name: str, message: str, code: str = "USER:Failed") -> None:
         super().__init__(message)
-        self.node_id, self.task_name, self.message = node_id, task_name, message
+        self.node_id, self.task_name, self.message, self.code = node_id, task_name, message, code
 
 
 class Aborted(Exception):
@@ -30,32 +54,44 @@ class Aborted(Exception):
 
 
 class Runner:
-    def __init__(self, admin: Any, blob_root: Path, docker_client: Any) -> None:
+    def __init__(self, admin: Any, store: BlobStore, docker_client: Any, catalog: DataCatalog) -> None:
         self.admin = admin
-        self.blob_root = blob_root
+        self.store = store
         self.docker = docker_client
-        self.tasks_run: list[str] = []  # task names, in the order their containers ran
+        self.catalog = catalog
+        self.tasks_run: list[str] = []  # task names, in the order their containers started
+        self._pulled: set[str] = set()
+        self._pull_lock = threading.Lock()
+        self._lock = threading.Lock()
 
     def run(self, exec_id: identifier_pb2.WorkflowExecutionIdentifier, record: ExecutionRecord, lp_spec: Any) -> None:
+        record.phase = Phase.QUEUED
         record.phase, record.started = Phase.RUNNING, time.time()
         try:
             inputs = _launch_inputs(lp_spec, record.request.inputs)
             spec = self.admin.entities[key_of(lp_spec.workflow_id, identifier_pb2.WORKFLOW)]
             subs = {key_of(t.id, identifier_pb2.WORKFLOW): t for t in spec.sub_workflows}
-            work = self.blob_root / "executions" / exec_id.name
-            outputs = self._workflow(spec.template, subs, inputs, record, work, prefix="")
-            record.outputs = literals_pb2.LiteralMap(literals=outputs)
+            context = _Context(exec_id, record, subs)
+            outputs = self._workflow(spec.template, inputs, context, prefix="", parent="")
+            record.phase = Phase.SUCCEEDING
+            result = literals_pb2.LiteralMap(literals=outputs)
+            record.outputs_uri = self.store.uri(context.metadata, "end-node", "data", "0", "outputs.pb")
+            self.store.put(record.outputs_uri, result.SerializeToString())
+            record.outputs = result
             record.phase = Phase.SUCCEEDED
         except TaskFailed as failure:
+            record.phase = Phase.FAILING
             record.error = execution_pb2.ExecutionError(
-                code="USER:Failed",
+                code=failure.code,
                 message=f"[{failure.node_id}] task {failure.task_name} failed: {failure.message}",
                 kind=execution_pb2.ExecutionError.USER,
             )
             record.phase = Phase.FAILED
         except Aborted:
+            record.phase = Phase.ABORTING
             record.phase = Phase.ABORTED
         except Exception as error:  # noqa: BLE001 - the stand-in reports, as Flyte would, instead of dying
+            record.phase = Phase.FAILING
             record.error = execution_pb2.ExecutionError(
                 code="SYSTEM", message=f"stand-in: {error}", kind=execution_pb2.ExecutionError.SYSTEM
             )
@@ -63,92 +99,202 @@ class Runner:
         finally:
             record.finished = time.time()
 
-    def _workflow(
-        self,
-        template: Any,
-        subs: dict[Any, Any],
-        inputs: dict[str, Any],
-        record: ExecutionRecord,
-        work: Path,
-        prefix: str,
-    ) -> dict[str, Any]:
+    def _workflow(self, template: Any, inputs: dict[str, Any], context: _Context, prefix: str, parent: str) -> dict:
+        """Run the nodes of one (sub-)workflow, each as soon as its upstream nodes have succeeded."""
         results: dict[str, dict[str, Any]] = {"start-node": inputs}
-        for node in _in_dependency_order(template.nodes):
-            if record.abort_requested:
-                raise Aborted()
-            node_id = prefix + node.id
-            node_inputs = {b.var: _resolve(b.binding, results) for b in node.inputs}
-            record.nodes[node_id] = NodePhase.RUNNING
-            try:
-                if node.HasField("task_node"):
-                    results[node.id] = self._task(node_id, node.task_node.reference_id, node_inputs, record, work)
-                elif node.HasField("workflow_node") and node.workflow_node.HasField("sub_workflow_ref"):
-                    sub = subs[key_of(node.workflow_node.sub_workflow_ref, identifier_pb2.WORKFLOW)]
-                    results[node.id] = self._workflow(sub, subs, node_inputs, record, work, prefix=f"{node_id}-")
-                else:
-                    raise RuntimeError(f"node {node.id}: this stand-in runs task and sub-workflow nodes only")
-            except TaskFailed:
-                record.nodes[node_id] = NodePhase.FAILED
-                raise
-            record.nodes[node_id] = NodePhase.SUCCEEDED
+        pending = {n.id: n for n in template.nodes if n.id not in ("start-node", "end-node")}
+        running: dict[Future[dict[str, Any]], Any] = {}
+        failure: BaseException | None = None
+        with ThreadPoolExecutor(max_workers=max(1, len(pending)), thread_name_prefix="node") as pool:
+            while True:
+                if failure is None and not context.halted:
+                    for node in [n for n in pending.values() if set(_depends_on(n)) <= set(results)]:
+                        del pending[node.id]
+                        node_inputs = {b.var: _resolve(b.binding, results) for b in node.inputs}
+                        running[pool.submit(self._node, node, node_inputs, context, prefix, parent)] = node
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    node = running.pop(future)
+                    try:
+                        results[node.id] = future.result()
+                    except BaseException as error:  # noqa: BLE001 - FAIL_IMMEDIATELY: abort the others
+                        if failure is None:
+                            failure = error
+                            context.failed = True
+                            self._kill(context.record)
+        if failure is not None:
+            raise failure
+        if context.halted:
+            raise Aborted()
+        if pending:
+            raise RuntimeError(f"cycle among nodes {sorted(pending)}")
         return {b.var: _resolve(b.binding, results) for b in template.outputs}
 
-    def _task(
-        self, node_id: str, task_id: Any, inputs: dict[str, Any], record: ExecutionRecord, work: Path
-    ) -> dict[str, Any]:
+    def _node(self, node: Any, inputs: dict[str, Any], context: _Context, prefix: str, parent: str) -> dict:
+        node_id = prefix + node.id
+        record = context.record
+        record.nodes[node_id] = NodePhase.RUNNING
+        if parent:
+            record.parents[node_id] = parent
+        started = time.time()
+        try:
+            if node.HasField("task_node"):
+                outputs = self._task(node_id, node.task_node.reference_id, inputs, context)
+            elif node.HasField("workflow_node") and node.workflow_node.HasField("sub_workflow_ref"):
+                sub = context.subs[key_of(node.workflow_node.sub_workflow_ref, identifier_pb2.WORKFLOW)]
+                outputs = self._workflow(sub.template, inputs, context, prefix=f"{node_id}-", parent=node_id)
+            else:
+                raise RuntimeError(f"node {node.id}: this stand-in runs task and sub-workflow nodes only")
+        except Aborted:
+            record.nodes[node_id] = NodePhase.ABORTED
+            raise
+        except TaskFailed as failure:
+            record.nodes[node_id] = NodePhase.FAILED
+            if failure.node_id == node_id:
+                record.node_errors[node_id] = execution_pb2.ExecutionError(
+                    code=failure.code, message=failure.message, kind=execution_pb2.ExecutionError.USER
+                )
+            raise
+        except BaseException:
+            record.nodes[node_id] = NodePhase.FAILED
+            raise
+        finally:
+            record.node_times[node_id] = (started, time.time())
+        record.nodes[node_id] = NodePhase.SUCCEEDED
+        return outputs
+
+    def _task(self, node_id: str, task_id: Any, inputs: dict[str, Any], context: _Context) -> dict[str, Any]:
         template = self.admin.entities[key_of(task_id, identifier_pb2.TASK)].template
-        folder = work / node_id
-        out, raw, checkpoint = folder / "out", folder / "raw", folder / "checkpoint"
-        for path in (out, raw, checkpoint):
-            path.mkdir(parents=True, exist_ok=True)
-        (folder / "inputs.pb").write_bytes(literals_pb2.LiteralMap(literals=inputs).SerializeToString())
+        input_map = literals_pb2.LiteralMap(literals=inputs)
+        record = context.record
+        key = catalog_key(template, input_map) if template.metadata.discoverable else None
+        if key is not None and not record.request.spec.overwrite_cache:
+            cached = self.catalog.get(key)
+            if cached is not None:
+                record.cache_status[node_id] = Cache.CACHE_HIT
+                return dict(cached.literals)
+        outputs = self._run_container(node_id, template, input_map, context)
+        if key is not None:
+            self.catalog.put(key, literals_pb2.LiteralMap(literals=outputs))
+            record.cache_status[node_id] = Cache.CACHE_POPULATED
+        return outputs
+
+    def _run_container(self, node_id: str, template: Any, inputs: Any, context: _Context) -> dict[str, Any]:
+        record = context.record
+        node_dir = self.store.uri(context.metadata, node_id, "data")
+        output_prefix = f"{node_dir}/0"
+        self.store.put(f"{node_dir}/inputs.pb", inputs.SerializeToString())
         values = {
-            "{{.input}}": str(folder / "inputs.pb"),
-            "{{.inputPrefix}}": str(folder),
-            "{{.outputPrefix}}": str(out),
-            "{{.rawOutputDataPrefix}}": str(raw),
-            "{{.checkpointOutputPrefix}}": str(checkpoint),
+            "{{.input}}": f"{node_dir}/inputs.pb",
+            "{{.inputPrefix}}": node_dir,
+            "{{.outputPrefix}}": output_prefix,
+            "{{.rawOutputDataPrefix}}": self.store.uri(uuid.uuid4().hex[:2], f"{context.exec_id.name}-{node_id}-0"),
+            "{{.checkpointOutputPrefix}}": self.store.uri(
+                uuid.uuid4().hex[:2], f"{context.exec_id.name}-{node_id}-0", "_flytecheckpoints"
+            ),
             "{{.prevCheckpointPrefix}}": "",
         }
-        args = [_substitute(arg, values) for arg in [*template.container.command, *template.container.args]]
-        env = {kv.key: kv.value for kv in template.container.env}
+        container_spec = template.container
+        args = [_substitute(arg, values) for arg in [*container_spec.command, *container_spec.args]]
+        env = {kv.key: kv.value for kv in container_spec.env}
+        env.update(self.store.pod_env())
+        self._pull(node_id, template.id.name, container_spec.image)
+        if context.halted:
+            raise Aborted()
         container = self.docker.containers.run(
-            template.container.image,
+            container_spec.image,
             args,
             environment=env,
-            network_mode="none",
-            volumes={str(self.blob_root): {"bind": str(self.blob_root), "mode": "rw"}},
+            network_mode="host",  # the blob store listens on 127.0.0.1 only
             working_dir="/root",
             detach=True,
         )
         record.containers.append(container.id)
-        self.tasks_run.append(template.id.name)
+        with self._lock:
+            self.tasks_run.append(template.id.name)
         try:
             container.wait()
             logs = container.logs().decode(errors="replace")
         finally:
             container.remove(force=True)
-        if (out / "outputs.pb").exists():
-            outputs = literals_pb2.LiteralMap()
-            outputs.ParseFromString((out / "outputs.pb").read_bytes())
-            return dict(outputs.literals)
-        if record.abort_requested:
+        if context.halted:
             raise Aborted()
-        message = logs.strip().splitlines()[-1] if logs.strip() else "no output"
-        if (out / "error.pb").exists():
+        return self._read_outputs(node_id, template, output_prefix, logs)
+
+    def _read_outputs(self, node_id: str, template: Any, prefix: str, logs: str) -> dict[str, Any]:
+        """handler.go ValidateOutput: the error document first, then the outputs within the size limit."""
+        name = template.id.name
+        if self.store.exists(f"{prefix}/error.pb"):
             document = errors_pb2.ErrorDocument()
-            document.ParseFromString((out / "error.pb").read_bytes())
-            message = document.error.message
-        record.node_errors[node_id] = execution_pb2.ExecutionError(
-            message=message, kind=execution_pb2.ExecutionError.USER
-        )
-        raise TaskFailed(node_id, template.id.name, message)
+            document.ParseFromString(self.store.get(f"{prefix}/error.pb"))
+            raise TaskFailed(node_id, name, document.error.message, document.error.code or "USER:Failed")
+        if not template.interface.outputs.variables:
+            return {}
+        size = self.store.size(f"{prefix}/outputs.pb")
+        if size is None:
+            last = logs.strip().splitlines()[-1] if logs.strip() else "no log output"
+            raise TaskFailed(
+                node_id, name, f"Outputs not generated by task execution (last log line: {last})", "OutputsNotFound"
+            )
+        limit = MAX_DOWNLOAD_MB * MiB
+        if size > limit:
+            raise TaskFailed(
+                node_id,
+                name,
+                f"Remote output size exceeds max, err: [output file @[{prefix}/outputs.pb] is too large [{size}] "
+                f"bytes, max allowed [{limit}] bytes: remote file exceeds max size]",
+                "OutputSizeExceeded",
+            )
+        outputs = literals_pb2.LiteralMap()
+        outputs.ParseFromString(self.store.get(f"{prefix}/outputs.pb"))
+        return dict(outputs.literals)
+
+    def _pull(self, node_id: str, task_name: str, image: str) -> None:
+        """The first use of a reference pulls it from its registry, as a fresh node does."""
+        import docker.errors
+
+        with self._pull_lock:
+            if image in self._pulled:
+                return
+            with contextlib.suppress(docker.errors.ImageNotFound):  # noprune: the builder's layer cache stays
+                self.docker.images.remove(image, noprune=True)
+            repository, _, tag = image.rpartition(":") if "@" not in image else (image, "", "")
+            try:
+                self.docker.images.pull(repository or image, tag=tag or None)
+            except docker.errors.APIError as error:
+                explanation = getattr(error, "explanation", None) or str(error)
+                raise TaskFailed(
+                    node_id,
+                    task_name,
+                    f'[ImagePullBackOff] Back-off pulling image "{image}": {explanation}',
+                    "ImagePullBackOff",
+                ) from None
+            self._pulled.add(image)
 
     def terminate(self, record: ExecutionRecord) -> None:
+        """TerminateExecution: the execution ends ABORTED, its running containers are killed."""
         record.abort_requested = True
-        for container_id in record.containers:
+        self._kill(record)
+
+    def _kill(self, record: ExecutionRecord) -> None:
+        for container_id in list(record.containers):
             with contextlib.suppress(Exception):  # already gone
                 self.docker.containers.get(container_id).kill()
+
+
+class _Context:
+    """What every node of one execution shares."""
+
+    def __init__(self, exec_id: Any, record: ExecutionRecord, subs: dict[Any, Any]) -> None:
+        self.exec_id, self.record, self.subs = exec_id, record, subs
+        self.metadata = f"metadata/propeller/{exec_id.project}-{exec_id.domain}-{exec_id.name}"
+        self.failed = False  # a node failed: the others are aborted (FAIL_IMMEDIATELY)
+
+    @property
+    def halted(self) -> bool:
+        return self.failed or self.record.abort_requested
 
 
 def _launch_inputs(lp_spec: Any, given: Any) -> dict[str, Any]:
@@ -158,26 +304,11 @@ def _launch_inputs(lp_spec: Any, given: Any) -> dict[str, Any]:
     return inputs
 
 
-def _in_dependency_order(nodes: Any) -> list[Any]:
-    by_id = {n.id: n for n in nodes if n.id not in ("start-node", "end-node")}
-    done: set[str] = {"start-node"}
-    order = []
-    while by_id:
-        ready = [n for n in by_id.values() if set(_depends_on(n)) <= done]
-        if not ready:
-            raise RuntimeError(f"cycle among nodes {sorted(by_id)}")
-        for node in ready:
-            order.append(node)
-            done.add(node.id)
-            del by_id[node.id]
-    return order
-
-
 def _depends_on(node: Any) -> list[str]:
     refs = list(node.upstream_node_ids)
     for binding in node.inputs:
         refs += _promises(binding.binding)
-    return [r for r in refs if r not in START]
+    return ["start-node" if r in START else r for r in refs]
 
 
 def _promises(data: Any) -> list[str]:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import base64
-import http.server
 import threading
 import time
 import uuid
 from collections import Counter
 from concurrent import futures
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -20,7 +18,10 @@ from flyteidl.core import execution_pb2 as core_execution_pb2
 from flyteidl.service import admin_pb2_grpc, dataproxy_pb2, dataproxy_pb2_grpc
 from google.protobuf import timestamp_pb2
 
+from tests.flyte_standin import validation
+
 Phase = core_execution_pb2.WorkflowExecution
+MAX_RESPONSE_DATA_BYTES = 2 * 1024 * 1024  # flyteadmin's remoteData.maxSizeInBytes default (2 * MB)
 EntityKey = tuple[int, str, str, str, str]
 
 
@@ -41,7 +42,12 @@ class ExecutionRecord:
 
     request: execution_pb2.ExecutionCreateRequest
     workflow_id: identifier_pb2.Identifier
-    phase: int = Phase.QUEUED
+    # flyteadmin creates the execution UNDEFINED; propeller's events move it on
+    # (flyteadmin/pkg/repositories/transformers/execution.go CreateExecutionModel sets no phase)
+    phase: int = Phase.UNDEFINED
+    # the inputs as flyteadmin computes them: the user's, the defaults, the fixed ones
+    # (flyteadmin/pkg/manager/impl/validation/execution_validator.go CheckAndFetchInputsForExecution)
+    inputs: Any = None  # literals_pb2.LiteralMap
     outputs: Any = None  # literals_pb2.LiteralMap
     error: core_execution_pb2.ExecutionError | None = None
     nodes: dict[str, int] = field(default_factory=dict)  # node id -> NodeExecution phase
@@ -51,6 +57,12 @@ class ExecutionRecord:
     finished: float | None = None
     containers: list[str] = field(default_factory=list)
     abort_requested: bool = False
+    abort_cause: str = ""  # TerminateExecution's cause (transformers/execution.go SetExecutionAborting)
+    # filled by the runner (runner.py)
+    outputs_uri: str = ""  # the workflow's outputs.pb in the blob store
+    node_times: dict[str, tuple[float, float]] = field(default_factory=dict)  # node id -> (started, ended)
+    cache_status: dict[str, int] = field(default_factory=dict)  # node id -> core CatalogCacheStatus
+    parents: dict[str, str] = field(default_factory=dict)  # node id -> its parent node (nodes of sub-workflows)
 
 
 class Faults:
@@ -80,6 +92,8 @@ class Admin(admin_pb2_grpc.AdminServiceServicer):
         self.standin = standin
         self.entities: dict[EntityKey, Any] = {}  # key -> spec message
         self.executions: dict[tuple[str, str, str], ExecutionRecord] = {}
+        self.launch_plan_states: dict[EntityKey, int] = {}  # key -> admin LaunchPlanState
+        self.inactive_projects: set[str] = set()  # archived projects (flytectl update project --archive)
         self.lock = threading.Lock()
 
     # -- registration -------------------------------------------------------------------------
@@ -100,7 +114,32 @@ class Admin(admin_pb2_grpc.AdminServiceServicer):
             context.abort(grpc.StatusCode.NOT_FOUND, f"entity {identifier.name}:{identifier.version} does not exist")
         return spec
 
+    def _checked(self, context: grpc.ServicerContext, check: Any, *args: Any) -> Any:
+        """Run a validation.py check; the AdminError it raises is the call's answer, as in flyteadmin."""
+        try:
+            return check(*args)
+        except validation.AdminError as error:
+            self._abort(context, error)
+
+    def _abort(self, context: grpc.ServicerContext, error: validation.AdminError) -> Any:
+        context.abort(error.code, error.message)
+
+    def _check_registration(self, context: grpc.ServicerContext, identifier: Any, kind: int) -> None:
+        """What task_validator.go ValidateTask, workflow_validator.go ValidateWorkflow and
+        launch_plan_validator.go ValidateLaunchPlan check first: a typed identifier, in a registered,
+        active project and a known domain (project_validator.go ValidateProjectAndDomain)."""
+        self._checked(context, validation.validate_identifier, identifier, kind)
+        self._checked(
+            context,
+            validation.validate_project_and_domain,
+            self.standin.projects,
+            self.inactive_projects,
+            identifier.project,
+            identifier.domain,
+        )
+
     def CreateTask(self, request: Any, context: Any) -> Any:
+        self._check_registration(context, request.id, identifier_pb2.TASK)
         self._create(context, identifier_pb2.TASK, request.id, request.spec, "task")
         return task_pb2.TaskCreateResponse()
 
@@ -112,6 +151,7 @@ class Admin(admin_pb2_grpc.AdminServiceServicer):
         return task_pb2.Task(id=_typed(request.id, identifier_pb2.TASK), closure=closure)
 
     def CreateWorkflow(self, request: Any, context: Any) -> Any:
+        self._check_registration(context, request.id, identifier_pb2.WORKFLOW)
         self._create(context, identifier_pb2.WORKFLOW, request.id, request.spec, "workflow")
         return workflow_pb2.WorkflowCreateResponse()
 
@@ -138,14 +178,44 @@ class Admin(admin_pb2_grpc.AdminServiceServicer):
         )
 
     def CreateLaunchPlan(self, request: Any, context: Any) -> Any:
-        self._create(context, identifier_pb2.LAUNCH_PLAN, request.id, request.spec, "launch plan")
+        """launch_plan_manager.go CreateLaunchPlan: the workflow must be registered; the launch plan is
+        validated (launch_plan_validator.go ValidateLaunchPlan), stored with its default inputs
+        replaced by the expected inputs it computes, and created INACTIVE."""
+        self._checked(context, validation.validate_identifier, request.spec.workflow_id, identifier_pb2.WORKFLOW)
+        workflow = self.entities.get(key_of(request.spec.workflow_id, identifier_pb2.WORKFLOW))
+        if workflow is None:  # repositories/gormimpl/workflow_repo.go Get
+            self._abort(context, validation.missing_entity("WORKFLOW", _bare(request.spec.workflow_id)))
+        expected = self._checked(
+            context,
+            validation.validate_launch_plan,
+            request,
+            workflow.template.interface.inputs,
+            self.standin.projects,
+            self.inactive_projects,
+        )
+        spec = launch_plan_pb2.LaunchPlanSpec()
+        spec.CopyFrom(request.spec)
+        spec.default_inputs.CopyFrom(expected)
+        self._create(context, identifier_pb2.LAUNCH_PLAN, request.id, spec, "launch plan")
+        with self.lock:
+            self.launch_plan_states[key_of(request.id, identifier_pb2.LAUNCH_PLAN)] = launch_plan_pb2.INACTIVE
         return launch_plan_pb2.LaunchPlanCreateResponse()
 
+    def _launch_plan(self, context: grpc.ServicerContext, identifier: Any) -> tuple[EntityKey, Any]:
+        """A registered launch plan's key and stored spec (repositories/gormimpl/launch_plan_repo.go Get)."""
+        key = key_of(identifier, identifier_pb2.LAUNCH_PLAN)
+        spec = self.entities.get(key)
+        if spec is None:
+            self._abort(context, validation.missing_entity("LAUNCH_PLAN", _bare(identifier)))
+        return key, spec
+
     def GetLaunchPlan(self, request: Any, context: Any) -> Any:
-        spec = self._get(context, identifier_pb2.LAUNCH_PLAN, request.id)
+        """launch_plan_manager.go GetLaunchPlan: the stored spec, its expected inputs and its state."""
+        self._checked(context, validation.validate_identifier, request.id, identifier_pb2.LAUNCH_PLAN)
+        key, spec = self._launch_plan(context, request.id)
         workflow = self.entities.get(key_of(spec.workflow_id, identifier_pb2.WORKFLOW))
         closure = launch_plan_pb2.LaunchPlanClosure(
-            state=launch_plan_pb2.ACTIVE,
+            state=self.launch_plan_states.get(key, launch_plan_pb2.INACTIVE),
             expected_inputs=spec.default_inputs,
             expected_outputs=workflow.template.interface.outputs if workflow else None,
             created_at=now(),
@@ -153,32 +223,70 @@ class Admin(admin_pb2_grpc.AdminServiceServicer):
         return launch_plan_pb2.LaunchPlan(id=_typed(request.id, identifier_pb2.LAUNCH_PLAN), spec=spec, closure=closure)
 
     def UpdateLaunchPlan(self, request: Any, context: Any) -> Any:
+        """launch_plan_manager.go UpdateLaunchPlan: ACTIVE makes this version the one active version of
+        its name (enableLaunchPlan deactivates the one active before); INACTIVE (disableLaunchPlan)
+        also checks the identifier's resource type. Either needs the launch plan registered."""
+        self._checked(context, validation.check_launch_plan_state, request.state, request.id)
+        if request.state == launch_plan_pb2.INACTIVE:
+            self._checked(context, validation.validate_identifier, request.id, identifier_pb2.LAUNCH_PLAN)
+        key, _ = self._launch_plan(context, request.id)
+        with self.lock:
+            if request.state == launch_plan_pb2.ACTIVE:
+                for other, state in self.launch_plan_states.items():
+                    if other[:4] == key[:4] and state == launch_plan_pb2.ACTIVE:
+                        self.launch_plan_states[other] = launch_plan_pb2.INACTIVE
+            self.launch_plan_states[key] = request.state
         return launch_plan_pb2.LaunchPlanUpdateResponse()
 
     # -- executions ---------------------------------------------------------------------------
     def CreateExecution(self, request: Any, context: Any) -> Any:
+        """execution_manager.go CreateExecution, launchExecution: the request is validated
+        (execution_validator.go ValidateExecutionRequest: name, project and domain, launch plan id,
+        inputs), the launch plan looked up, and the inputs checked against its expected inputs
+        (CheckAndFetchInputsForExecution). Nothing there reads the launch plan's state: an INACTIVE
+        launch plan (as every one is when registered) launches."""
+        if not request.inputs.literals:  # clients older than flyteidl 0.15 put the inputs in the spec
+            request.inputs.CopyFrom(request.spec.inputs)
+        self._checked(
+            context, validation.validate_execution_request, request, self.standin.projects, self.inactive_projects
+        )
+        if request.spec.launch_plan.resource_type == identifier_pb2.TASK:
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "stand-in: single-task executions are not supported")
+        _, lp_spec = self._launch_plan(context, request.spec.launch_plan)
+        inputs = self._checked(
+            context,
+            validation.check_and_fetch_inputs_for_execution,
+            request.inputs,
+            lp_spec.fixed_inputs,
+            lp_spec.default_inputs,  # = the closure's expected_inputs (see CreateLaunchPlan)
+        )
         if not request.name:  # as flyteadmin does: a generated name when the client gives none
             request.name = "a" + uuid.uuid4().hex[:19]
         exec_id = identifier_pb2.WorkflowExecutionIdentifier(
             project=request.project, domain=request.domain, name=request.name
         )
-        lp_spec = self._get(context, identifier_pb2.LAUNCH_PLAN, request.spec.launch_plan)
         with self.lock:
             key = (request.project, request.domain, request.name)
-            if key in self.executions:
-                context.abort(grpc.StatusCode.ALREADY_EXISTS, f"execution {request.name} already exists")
-            record = ExecutionRecord(request=request, workflow_id=lp_spec.workflow_id)
+            if key in self.executions:  # repositories/errors/postgres.go: a unique constraint violation
+                context.abort(
+                    grpc.StatusCode.ALREADY_EXISTS,
+                    f"value with matching already exists (execution {request.name} in {request.project}/{request.domain})",
+                )
+            record = ExecutionRecord(request=request, workflow_id=lp_spec.workflow_id, inputs=inputs)
             self.executions[key] = record
         self.standin.on_execution_created(exec_id, record, lp_spec)
         return execution_pb2.ExecutionCreateResponse(id=exec_id)
 
     def _record(self, context: Any, exec_id: Any) -> ExecutionRecord:
+        """An execution by id (repositories/gormimpl/execution_repo.go Get)."""
         record = self.executions.get((exec_id.project, exec_id.domain, exec_id.name))
         if record is None:
-            context.abort(grpc.StatusCode.NOT_FOUND, f"execution {exec_id.name} does not exist")
+            bare = identifier_pb2.Identifier(project=exec_id.project, domain=exec_id.domain, name=exec_id.name)
+            self._abort(context, validation.missing_entity("execution", bare))
         return record
 
     def GetExecution(self, request: Any, context: Any) -> Any:
+        self._checked(context, validation.validate_workflow_execution_identifier, request.id)
         record = self._record(context, request.id)
         closure = execution_pb2.ExecutionClosure(
             phase=record.phase,
@@ -189,73 +297,99 @@ class Admin(admin_pb2_grpc.AdminServiceServicer):
         if record.started:
             closure.started_at.CopyFrom(_stamp(record.started))
             closure.duration.FromSeconds(int((record.finished or time.time()) - record.started))
-        if record.error is not None:
+        if record.abort_requested:  # set by TerminateExecution (transformers/execution.go SetExecutionAborting)
+            closure.abort_metadata.cause = record.abort_cause
+        if record.error is not None:  # a later event's error replaces it (UpdateExecutionModelState)
             closure.error.CopyFrom(record.error)
-        if record.abort_requested and record.phase == Phase.ABORTED:
-            closure.abort_metadata.cause = "terminated"
         return execution_pb2.Execution(id=request.id, spec=record.request.spec, closure=closure)
 
     def GetExecutionData(self, request: Any, context: Any) -> Any:
+        """flyteadmin/pkg/manager/impl/util/data.go GetOutputs, with remoteData.signedUrls on and
+        remoteData.maxSizeInBytes at its default (2 MB, flyteadmin/pkg/runtime/application_config_provider.go):
+        a signed URL to the outputs always, the outputs inline only when smaller than the limit."""
         record = self._record(context, request.id)
-        response = execution_pb2.WorkflowExecutionGetDataResponse(full_inputs=record.request.inputs)
-        if record.outputs is not None:
-            response.full_outputs.CopyFrom(record.outputs)
+        response = execution_pb2.WorkflowExecutionGetDataResponse(full_inputs=record.inputs)
+        if record.outputs_uri:
+            size = self.standin.store.size(record.outputs_uri) or 0
+            response.outputs.CopyFrom(
+                common_pb2.UrlBlob(url=self.standin.store.signed_get(record.outputs_uri), bytes=size)
+            )
+            if size < MAX_RESPONSE_DATA_BYTES:
+                response.full_outputs.CopyFrom(record.outputs)
         return response
 
     def ListNodeExecutions(self, request: Any, context: Any) -> Any:
-        record = self._record(context, request.workflow_execution_id)
-        listing = node_execution_pb2.NodeExecutionList()
-        for node_id, phase in list(record.nodes.items()):
+        """node_execution_manager.go ListNodeExecutions: without unique_parent_id, top-level nodes only
+        (the isParent filter: no parent node); with it, that node's children (NOT_FOUND when it is no
+        node of the execution). A page of ``limit``, a token when the page is full. An unknown
+        execution lists nothing: flyteadmin filters node executions by execution id, it does not
+        look the execution up. (Request filters and sorting are not applied.)"""
+        offset = self._checked(context, validation.validate_node_execution_list_request, request)
+        exec_id = request.workflow_execution_id
+        record = self.executions.get((exec_id.project, exec_id.domain, exec_id.name))
+        nodes, parents = (dict(record.nodes), dict(record.parents)) if record else ({}, {})
+        parent = request.unique_parent_id
+        if parent and parent not in nodes:  # repositories/gormimpl/node_execution_repo.go Get
+            bare = identifier_pb2.WorkflowExecutionIdentifier(
+                project=exec_id.project, domain=exec_id.domain, name=exec_id.name
+            )
+            node = identifier_pb2.NodeExecutionIdentifier(node_id=parent, execution_id=bare)
+            self._abort(context, validation.missing_entity("node execution", node))
+        selected = [n for n in nodes if parents.get(n) == parent] if parent else [n for n in nodes if n not in parents]
+        page = selected[offset : offset + request.limit]
+        listing = node_execution_pb2.NodeExecutionList(
+            token=str(offset + len(page)) if len(page) == request.limit else ""
+        )
+        for node_id in page:
             item = listing.node_executions.add()
             item.id.node_id = node_id
-            item.id.execution_id.CopyFrom(request.workflow_execution_id)
-            item.metadata.spec_node_id = node_id
-            item.closure.phase = phase
+            item.id.execution_id.CopyFrom(exec_id)
+            item.metadata.spec_node_id = node_id.removeprefix(f"{parents[node_id]}-") if node_id in parents else node_id
+            item.metadata.is_parent_node = node_id in parents.values()
+            item.closure.phase = nodes[node_id]
             if node_id in record.node_errors:
                 item.closure.error.CopyFrom(record.node_errors[node_id])
+            if node_id in record.cache_status:  # flytepropeller's node event carries the catalog status
+                item.closure.task_node_metadata.cache_status = record.cache_status[node_id]
         return listing
 
     def TerminateExecution(self, request: Any, context: Any) -> Any:
+        """execution_manager.go TerminateExecution: NOT_FOUND for an unknown execution,
+        FAILED_PRECONDITION for one already in a terminal phase; else it turns ABORTING with the
+        cause as its abort metadata (transformers/execution.go SetExecutionAborting), and the
+        workflow engine (here the runner) aborts it."""
+        self._checked(context, validation.validate_workflow_execution_identifier, request.id)
         record = self._record(context, request.id)
+        with self.lock:
+            self._checked(context, validation.check_can_terminate, record.phase)
+            record.abort_cause = request.cause
+            record.phase = Phase.ABORTING
         self.standin.on_terminate(record, request.cause)
         return execution_pb2.ExecutionTerminateResponse()
 
 
 class DataProxy(dataproxy_pb2_grpc.DataProxyServiceServicer):
-    """Upload locations in the local blob store; the bytes arrive by HTTP PUT (UploadSink)."""
+    """Upload locations in the S3 blob store, as flyteadmin/dataproxy/service.go hands them out.
+
+    ``native_url`` is ``s3://<bucket>/<project>/<domain>/<base32(md5) or filename_root>/<filename>``;
+    the client PUTs the bytes to ``signed_url`` (signed over the Content-MD5 it announced).
+    """
 
     def __init__(self, standin: Any) -> None:
         self.standin = standin
 
     def CreateUploadLocation(self, request: Any, context: Any) -> Any:
-        folder = request.filename_root or base64.b32encode(request.content_md5).decode().strip("=").lower()
-        native = self.standin.blob_root / "uploads" / request.project / request.domain / folder / request.filename
-        return dataproxy_pb2.CreateUploadLocationResponse(
-            signed_url=f"http://127.0.0.1:{self.standin.http_port}{native}", native_url=str(native)
-        )
-
-
-class UploadSink(http.server.BaseHTTPRequestHandler):
-    """Writes PUT bodies to the path they name, inside the blob store only."""
-
-    blob_root: Path
-    on_upload: Any
-
-    def do_PUT(self) -> None:
-        target = Path(self.path.split("?", 1)[0])
-        if not target.resolve().is_relative_to(self.blob_root.resolve()):
-            self.send_error(403)
-            return
-        length = int(self.headers.get("Content-Length", 0))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(self.rfile.read(length))
-        self.on_upload(str(target))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
+        if not request.project or not request.domain:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "project and domain are required parameters")
+        if not request.filename_root and not request.content_md5:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "content_md5 or filename_root is a required parameter")
+        folder = request.filename_root or base64.b32encode(request.content_md5).decode()
+        filename = request.filename or uuid.uuid4().hex[:20]
+        store = self.standin.store
+        native = store.uri(request.project, request.domain, folder, filename)
+        self.standin.uploads.append(native)
+        md5 = base64.b64encode(request.content_md5).decode() if request.content_md5 else ""
+        return dataproxy_pb2.CreateUploadLocationResponse(signed_url=store.signed_put(native, md5), native_url=native)
 
 
 class CallLog(grpc.ServerInterceptor):
@@ -293,6 +427,13 @@ def _all_nodes(nodes: Any) -> list[Any]:
     return out
 
 
+def _bare(identifier: identifier_pb2.Identifier) -> identifier_pb2.Identifier:
+    """An identifier as flyteadmin's repositories print it: no resource type."""
+    return identifier_pb2.Identifier(
+        project=identifier.project, domain=identifier.domain, name=identifier.name, version=identifier.version
+    )
+
+
 def _typed(identifier: identifier_pb2.Identifier, kind: int) -> identifier_pb2.Identifier:
     typed = identifier_pb2.Identifier()
     typed.CopyFrom(identifier)
@@ -318,11 +459,4 @@ def start_grpc(standin: Any, faults: Faults, port: int = 0) -> tuple[grpc.Server
     return server, port, log
 
 
-def start_http(blob_root: Path, on_upload: Any) -> tuple[http.server.ThreadingHTTPServer, int]:
-    handler = type("Sink", (UploadSink,), {"blob_root": blob_root, "on_upload": staticmethod(on_upload)})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, server.server_address[1]
-
-
-__all__ = ["common_pb2", "Faults", "ExecutionRecord", "start_grpc", "start_http"]
+__all__ = ["common_pb2", "Faults", "ExecutionRecord", "start_grpc"]

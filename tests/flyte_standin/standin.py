@@ -2,34 +2,42 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tests.flyte_standin.catalog import DataCatalog
 from tests.flyte_standin.runner import Runner
-from tests.flyte_standin.server import ExecutionRecord, Faults, start_grpc, start_http
+from tests.flyte_standin.server import ExecutionRecord, Faults, start_grpc
+from tests.flyte_standin.storage import BlobStore
+from tests.flyte_standin.validation import SANDBOX_PROJECTS
 
 
 class StandIn:
     """A running stand-in: ``endpoint`` for FlyteRemote, ``calls`` per RPC, ``uploads``, injected ``faults``.
 
-    ``run_executions``: with a Docker client, executions run for real in containers; without one,
-    they stay QUEUED (enough to test registration and execution creation).
+    With a Docker client, executions run for real in containers; without one, they stay in the
+    phase flyteadmin creates them in (enough to test registration and execution creation).
+    ``store`` is its S3 blob store, ``catalog`` its data catalog. ``projects`` are the projects that
+    exist, each with its domains, as ``flytectl create project`` leaves them (the sandbox's by
+    default); registering or executing anywhere else is refused, as flyteadmin refuses it.
     """
 
-    def __init__(self, docker_client: Any | None = None, blob_root: Path | None = None, port: int = 0) -> None:
-        self._own_root = blob_root is None
-        self.blob_root = (blob_root or Path(tempfile.mkdtemp(prefix="flyte-standin-"))).resolve()
-        self.uploads: list[str] = []
+    def __init__(
+        self, docker_client: Any | None = None, port: int = 0, projects: Mapping[str, Sequence[str]] | None = None
+    ) -> None:
+        self.projects = {
+            name: list(domains) for name, domains in (SANDBOX_PROJECTS if projects is None else projects).items()
+        }
+        self.store = BlobStore()
+        self.catalog = DataCatalog()
+        self.uploads: list[str] = []  # native URLs handed out for uploads (CreateUploadLocation)
         self.faults = Faults()
         self.admin: Any = None
         self.runner: Runner | None = None
-        self.http, self.http_port = start_http(self.blob_root, self.uploads.append)
         self.grpc, self.port, self._log = start_grpc(self, self.faults, port)
         if docker_client is not None:
-            self.runner = Runner(self.admin, self.blob_root, docker_client)
+            self.runner = Runner(self.admin, self.store, docker_client, self.catalog)
         self._threads: list[threading.Thread] = []
 
     @property
@@ -75,12 +83,9 @@ class StandIn:
     def stop(self) -> None:
         """Stop serving and abort what still runs (a test that left executions running is done with them)."""
         self.grpc.stop(grace=None)
-        self.http.shutdown()
-        self.http.server_close()
         if self.runner is not None:
             for record in self.admin.executions.values():
                 if record.finished is None:
                     self.runner.terminate(record)
         self.wait_idle(60)
-        if self._own_root:
-            shutil.rmtree(self.blob_root, ignore_errors=True)
+        self.store.stop()
