@@ -2,17 +2,24 @@
 
 ``Config.auto()`` reads ``$FLYTECTL_CONFIG``, ``~/.flyte/config.yaml`` and ``FLYTE_*`` variables,
 auth settings included; ``hydra.launcher.endpoint`` / ``.insecure`` override only what they name.
-Nothing here turns TLS off on its own.
+Nothing here turns TLS off on its own, and nothing opens a channel of its own: every call goes
+through FlyteRemote's client (flytekit's TLS, ``ca_cert_file_path``, ``insecure_skip_verify``,
+auth). Whether Flyte is there is told by the launch's first real call (``first_call``), not by an
+extra probe; console URLs are flytekit's (``console.endpoint`` honoured).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from scaffold_flyte import blob_storage
 from scaffold_flyte.errors import ConnectionSettingsError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -25,66 +32,76 @@ class Connection:
     project: str
     domain: str
     config: Any  # flytekit.configuration.Config
+    remote: Any = field(default=None, compare=False, repr=False)  # FlyteRemote on ``config``; connects lazily
 
     def console_url(self, execution_name: str) -> str:
-        host = self.endpoint.split("://")[-1]
-        scheme = "http" if self.insecure else "https"
-        return f"{scheme}://{host}/console/projects/{self.project}/domains/{self.domain}/executions/{execution_name}"
+        """The execution's page, as FlyteRemote.generate_console_url makes it (console.endpoint if set)."""
+        from flytekit.models.core.identifier import WorkflowExecutionIdentifier
+
+        execution = WorkflowExecutionIdentifier(self.project, self.domain, execution_name)
+        return str(self.remote.generate_console_url(execution))
 
 
-def resolve_connection(endpoint: str | None, insecure: bool | None, project: str, domain: str) -> Connection:
-    """The endpoint and security to use, without connecting."""
+def resolve_connection(
+    endpoint: str | None, insecure: bool | None, project: str, domain: str, storage: str | None = None
+) -> Connection:
+    """The endpoint and security to use, without connecting (FlyteRemote opens its channel on first use)."""
     from flytekit.configuration import Config
+    from flytekit.configuration.internal import Platform
+    from flytekit.remote import FlyteRemote
 
     config = Config.auto()
     platform = config.platform
     source = _config_source()
     if endpoint:
-        platform = replace(platform, endpoint=endpoint)
+        # as flytekit reads admin.endpoint from a config file: `dns:///host:port` is `host:port`
+        transform = Platform.URL.transform
+        platform = replace(platform, endpoint=transform(endpoint) if transform else endpoint)
         source = "hydra.launcher.endpoint"
     if insecure is not None:
         platform = replace(platform, insecure=insecure)
     config = config.with_params(platform=platform)
-    return Connection(platform.endpoint, bool(platform.insecure), source, project, domain, config)
+    data_config = blob_storage.data_config(storage)
+    if data_config is not None:
+        config = config.with_params(data_config=data_config)
+    remote = FlyteRemote(config=config, default_project=project, default_domain=domain)
+    return Connection(platform.endpoint, bool(platform.insecure), source, project, domain, config, remote)
 
 
-# Served without auth by every flyteadmin (flytekit asks it before logging in): any answer, even an
-# error status, proves the admin is there; only "unavailable" or the deadline mean it is not.
-PROBE_METHOD = "/flyteidl.service.AuthMetadataService/GetPublicClientConfig"
+def first_call(connection: Connection, call: Callable[[], T]) -> T:
+    """Make the launch's first admin call; nothing answering there is the one-line "Cannot reach" error.
 
-
-def check_reachable(connection: Connection, timeout: float = 5.0) -> None:
-    """Fail fast, before any build, when nothing answers at the endpoint.
-
-    One unary call with ``wait_for_ready`` rather than ``channel_ready_future``: the latter's
-    connectivity polling makes closing the channel take ~200 ms.
+    The call is a real one (is this version registered?), made before any image is built, so an
+    unreachable admin costs no build and no extra round trip. flytekit's client raises
+    FlyteSystemUnavailableException for UNAVAILABLE and FlyteTimeout for DEADLINE_EXCEEDED
+    (clients/grpc_utils/wrap_exception_interceptor.py), after its own retries; creating the
+    client can fail with an OSError first (``insecure_skip_verify`` fetches the server's
+    certificate).
     """
-    import grpc
+    from flytekit.exceptions.system import FlyteSystemUnavailableException
+    from flytekit.exceptions.user import FlyteTimeout
 
-    target = connection.endpoint.split("://")[-1]
-    if connection.insecure:
-        channel = grpc.insecure_channel(target)
-    else:
-        channel = grpc.secure_channel(target, grpc.ssl_channel_credentials())
-    probe = channel.unary_unary(PROBE_METHOD, request_serializer=bytes, response_deserializer=bytes)
     try:
-        probe(b"", timeout=timeout, wait_for_ready=True)
-    except grpc.RpcError as error:
-        if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-            raise ConnectionSettingsError(
-                f"Cannot reach Flyte at {connection.endpoint} (from {connection.source}) within {timeout:.0f} s: "
-                "start it, or set hydra.launcher.endpoint=<host:port> (and hydra.launcher.insecure=true for a "
-                "plain-text sandbox)."
-            ) from None
-    finally:
-        channel.close()
+        return call()
+    except (FlyteSystemUnavailableException, FlyteTimeout, OSError) as error:
+        raise ConnectionSettingsError(unreachable(connection, error)) from None
+
+
+def unreachable(connection: Connection, error: BaseException) -> str:
+    """The "Cannot reach Flyte" line, with gRPC's reason (refused, TLS handshake, ...) when it has one."""
+    cause = error.__cause__ or error
+    details = getattr(cause, "details", None)
+    reason = " ".join(str(details() if callable(details) else cause).split())
+    return (
+        f"Cannot reach Flyte at {connection.endpoint} (from {connection.source}){f' ({reason})' if reason else ''}: "
+        "start it, or set hydra.launcher.endpoint=<host:port> (and hydra.launcher.insecure=true for a "
+        "plain-text sandbox)."
+    )
 
 
 def make_remote(connection: Connection) -> Any:
-    """A FlyteRemote on the connection, in the launch's project and domain."""
-    from flytekit.remote import FlyteRemote
-
-    return FlyteRemote(config=connection.config, default_project=connection.project, default_domain=connection.domain)
+    """The FlyteRemote on the connection, in the launch's project and domain."""
+    return connection.remote
 
 
 def _config_source() -> str:

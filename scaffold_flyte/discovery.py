@@ -4,13 +4,19 @@ The main workflow is the one workflow of the user's module that no other workflo
 contains. Everything the launcher builds (images, registration, executions) starts from it, so the
 walk below visits every kind of node a flytekit workflow can hold: tasks, sub-workflows, branches,
 ``@dynamic`` tasks (through the entities their body refers to), map / array nodes and launch plans.
+Before a remote launch, ``stable_names`` names what it found from the app folder (the code
+bundle's root), so the registered names do not change with the folder a launch starts from.
 """
 
 from __future__ import annotations
 
+import contextlib
+import inspect
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from types import CodeType, ModuleType
 from typing import Any
 
@@ -192,6 +198,93 @@ def _referenced_by_body(task: PythonFunctionTask) -> Iterator[Any]:
         value = scope.get(name)
         if isinstance(value, (WorkflowBase, PythonTask, LaunchPlan)):
             yield value
+
+
+def app_dir(main: MainWorkflow) -> Path:
+    """The app folder: the folder of the module the workflow was found in, and the code bundle's root.
+
+    Not resolved (``os.path.abspath``, as flytekit's module sanitizer and bundle listing see paths), so
+    a folder reached through a symlink still holds its modules.
+    """
+    return Path(os.path.abspath(str(sys.modules[main.module_name].__file__))).parent
+
+
+@contextlib.contextmanager
+def app_package_root(folder: Path) -> Iterator[None]:
+    """flytekit names modules with the app folder as the package root (FLYTE_PYTHON_PACKAGE_ROOT).
+
+    In the task's pod the code bundle, packed from the app folder, is the working directory, so a
+    module is found by its path under that folder (``main``, ``steps.prep``), whatever
+    ``__init__.py`` files sit around it here. flytekit caches resolved names per file, so the
+    cache is a fresh one while this is in force, and the previous one afterwards.
+    """
+    from flytekit.configuration.feature_flags import FeatureFlags
+    from flytekit.core import tracker
+
+    saved = FeatureFlags.FLYTE_PYTHON_PACKAGE_ROOT, tracker._mod_sanitizer
+    FeatureFlags.FLYTE_PYTHON_PACKAGE_ROOT = str(folder)
+    tracker._mod_sanitizer = tracker._ModuleSanitizer()
+    try:
+        yield
+    finally:
+        FeatureFlags.FLYTE_PYTHON_PACKAGE_ROOT, tracker._mod_sanitizer = saved
+
+
+def stable_names(main: MainWorkflow) -> None:
+    """Name the main workflow and the app's entities under it from the app folder, not the launch folder.
+
+    A task's name is part of Flyte's cache key (datacatalog dataset ``flyte_task-<name>``), so it
+    must not change with where ``python main.py`` is started. flytekit prefixes a task defined in
+    ``__main__`` with its path relative to the current directory (``app.main.main.make_data`` when
+    launched from the parent folder) and resolves module names through the ``__init__.py`` files
+    above the file (``myproj.app.main``), while the pod imports the module from the bundle root.
+    Here each entity whose module lives in the app folder gets the name flytekit gives it with
+    the app folder as package root: ``<module path under the app folder>.<function>``, the same
+    module the registered task command imports. Entities from installed packages keep theirs.
+    """
+    folder = app_dir(main)
+    with app_package_root(folder):
+        for entity in [main.workflow, *entities_under(main.workflow)]:
+            _rename(entity, folder)
+
+
+def _rename(entity: Any, folder: Path) -> None:
+    from flytekit.core.tracker import extract_task_module
+
+    if isinstance(entity, ArrayNodeMapTask):
+        inner = entity.python_function_task
+        if _by_default_resolver(inner) and _in_folder(inner.task_function, folder):
+            _, module, function, _ = extract_task_module(inner.task_function)
+            marker = f".map_{function}_"
+            old = entity._name
+            entity._name = module + old[old.rfind(marker) :]
+            entity.sub_node_metadata._name = entity._name
+    elif isinstance(entity, PythonFunctionTask) and _in_folder(entity.task_function, folder):
+        if _by_default_resolver(entity):
+            # the default resolver's command imports extract_task_module's module: the name follows it
+            name, module, _, _ = extract_task_module(entity.task_function)
+            entity._name = name
+        else:
+            # named by a resolver of its own (hydra_app's): the name stays, without the launch folder's prefix
+            module = entity._name.rpartition(".")[0]
+        entity._instantiated_in = module  # PythonFunctionTask.name prefixes it when the name lacks it
+    elif isinstance(entity, WorkflowBase):
+        function = getattr(entity, "_workflow_function", None)
+        if function is not None and _in_folder(function, folder):
+            entity._name = extract_task_module(function)[0]
+
+
+def _by_default_resolver(task: Any) -> bool:
+    """Whether the task's command loads it by module and name (``task-module M task-name T``)."""
+    from flytekit.core.python_auto_container import default_task_resolver
+
+    return isinstance(task, PythonFunctionTask) and task.task_resolver is default_task_resolver
+
+
+def _in_folder(function: Any, folder: Path) -> bool:
+    module = inspect.getmodule(function)
+    file = getattr(module, "__file__", None)
+    return file is not None and Path(os.path.abspath(file)).is_relative_to(folder)
 
 
 def _names_used(code: CodeType) -> Iterator[str]:

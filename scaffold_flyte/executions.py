@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from scaffold_flyte.errors import ExecutionError
+from scaffold_flyte.errors import ExecutionError, LauncherConfigError, flyte_message, invalid_argument_advice
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -36,6 +37,21 @@ class ExecutionRequest:
 def execution_name(sweep_key: str, num: int) -> str:
     """A name Flyte accepts (lower case, starts with a letter, short) that is the same on every retry."""
     return f"s{hashlib.sha256(sweep_key.encode()).hexdigest()[:12]}-{num}"
+
+
+# flyteadmin/pkg/manager/impl/validation/execution_validator.go: the name also names the execution's
+# Kubernetes objects, hence lower case, a leading letter and 63 characters at most.
+EXECUTION_NAME_RE = re.compile(r"^[a-z][a-z\-0-9]*$")
+EXECUTION_NAME_LIMIT = 63
+
+
+def check_execution_name(name: str, setting: str = "execution_name") -> None:
+    """Refuse a user-given execution name Flyte would refuse, before anything is created."""
+    if len(name) > EXECUTION_NAME_LIMIT or not EXECUTION_NAME_RE.match(name):
+        raise LauncherConfigError(
+            f"{setting}={name!r} is not a Flyte execution name: use at most {EXECUTION_NAME_LIMIT} characters, "
+            "lower-case letters, digits and '-', starting with a letter (e.g. 'nightly-run-1')."
+        )
 
 
 def with_retries(call: Callable[[], T], what: str, delays: Sequence[float] = RETRY_DELAYS) -> T:
@@ -61,33 +77,44 @@ def create_executions(
     remote: Any,
     launch_plan: Any,
     requests: Sequence[ExecutionRequest],
+    literals: dict[int, dict[str, Any]],
     parallel: int,
     console_url: Callable[[str], str],
     delays: Sequence[float] = RETRY_DELAYS,
+    settings: tuple[str, str] = ("hydra.launcher.project", "hydra.launcher.domain"),
 ) -> dict[int, Any]:
     """Create one execution per request, at most ``parallel`` at once; returns them by job number.
 
-    Inputs are typed by the launch plan's ``python_interface`` (the local workflow's, as
-    registration.fetch_launch_plan sets it), so a DictConfig input goes through the OmegaConf
-    transformer.
+    ``literals`` are each request's inputs, already converted with the registered types
+    (inputs.registered_literals), so every job was checked before the first create. Flyte's
+    INVALID_ARGUMENT (an unknown project or domain, say) is not an outage: it is reported at once
+    as Flyte's message and its fix (``settings`` name the project and domain settings), and the
+    creates not started yet are dropped.
     """
-    type_hints = dict(launch_plan.python_interface.inputs)
+    from flytekit.exceptions.user import FlyteInvalidInputException
 
     def create(request: ExecutionRequest) -> Any:
-        execution = with_retries(
-            lambda: remote.execute(
-                launch_plan,
-                inputs=request.inputs,
-                execution_name=request.name,
-                type_hints={k: v for k, v in type_hints.items() if k in request.inputs},
-                wait=False,
-            ),
-            f"creating the execution of {request.label}",
-            delays,
-        )
+        what = f"creating the execution of {request.label} ({request.name})"
+        try:
+            execution = with_retries(
+                lambda: remote.execute(
+                    launch_plan, inputs=literals[request.num], execution_name=request.name, wait=False
+                ),
+                what,
+                delays,
+            )
+        except FlyteInvalidInputException as error:
+            message = flyte_message(error)
+            project, domain = remote.default_project, remote.default_domain
+            raise ExecutionError(invalid_argument_advice(message, what, project, domain, settings)) from None
         log.info(f"{request.label}: execution {request.name} {console_url(request.name)}")
         return execution
 
     with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="execution") as pool:
         futures = {request.num: pool.submit(create, request) for request in requests}
-        return {num: future.result() for num, future in futures.items()}
+        try:
+            return {num: future.result() for num, future in futures.items()}
+        except BaseException:
+            for future in futures.values():
+                future.cancel()
+            raise

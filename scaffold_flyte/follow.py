@@ -148,7 +148,11 @@ class Follower:
                 f"{item.request.label}: execution {item.request.name} succeeded, but its outputs cannot be turned "
                 f"into Python values ({type(error).__name__}: {error}); read them in the console: {item.url}"
             ) from None
+        values = [_as_uri(v) for v in values]
         value = None if not values else values[0] if len(values) == 1 else tuple(values)
+        report = self._cache_report(item)
+        if report:
+            log.info(f"{item.request.label}: {report}")
         log.info(f"{item.request.label}: returned {_preview(value)}")
         return value
 
@@ -171,6 +175,27 @@ class Follower:
         ]
         return [self.task_names.get(node_id, node_id) for node_id in failed]
 
+    def _cache_report(self, item: Followed) -> str:
+        """Which tasks ran and which Flyte served from its cache, from the node executions (one request)."""
+        from flyteidl.core.catalog_pb2 import CACHE_DISABLED, CACHE_HIT
+
+        try:
+            nodes, _ = self.remote.client.list_node_executions(item.execution.id, limit=100)
+        except Exception:  # noqa: BLE001 - a courtesy line: the result itself is reported anyway
+            return ""
+        cached: list[str] = []
+        ran: list[str] = []
+        for node in nodes:
+            node_id = node.metadata.spec_node_id or node.id.node_id
+            if node_id not in self.task_names:
+                continue
+            metadata = node.closure.task_node_metadata
+            status = metadata.cache_status if metadata is not None else CACHE_DISABLED
+            short = self.task_names[node_id].rsplit(".", 1)[-1]
+            (cached if status == CACHE_HIT else ran).append(short)
+        parts = [f"from the cache: {', '.join(cached)}" if cached else "", f"ran: {', '.join(ran)}" if ran else ""]
+        return "; ".join(p for p in parts if p)
+
     def summary(self) -> str:
         """One line on the following itself: how long, how many poll rounds and state requests."""
         return (
@@ -182,13 +207,41 @@ class Follower:
         return [item for item in self.followed.values() if not item.done]
 
     def terminate(self, items: Sequence[Followed], cause: str) -> None:
+        """Abort each execution; one that finished meanwhile counts as done, not as an outage.
+
+        flyteadmin answers TerminateExecution on a finished execution with FAILED_PRECONDITION
+        (execution_manager.go, NewAlreadyInTerminalStateError), which flytekit's client raises
+        as a plain FlyteSystemException (clients/grpc_utils/wrap_exception_interceptor.py), the
+        class it raises for outages too: only the status code behind it tells them apart.
+        """
+        import grpc
+        from flytekit.exceptions.system import FlyteSystemException
+
+        def abort(execution_id: Any) -> None:
+            try:
+                self.remote.client.terminate_execution(execution_id, cause)
+            except FlyteSystemException as error:
+                code = getattr(error.__cause__, "code", None)
+                if not (callable(code) and code() == grpc.StatusCode.FAILED_PRECONDITION):
+                    raise
+
         for item in items:
             execution_id = item.execution.id
             with_retries(
-                lambda: self.remote.client.terminate_execution(execution_id, cause),  # noqa: B023 (called at once)
+                lambda: abort(execution_id),  # noqa: B023 (called at once)
                 f"terminating {item.request.name}",
                 self.delays,
             )
+
+
+def _as_uri(value: Any) -> Any:
+    """A FlyteFile / FlyteDirectory output as its remote URI: reading it would need blob storage access."""
+    from flytekit.types.directory import FlyteDirectory
+    from flytekit.types.file import FlyteFile
+
+    if isinstance(value, (FlyteFile, FlyteDirectory)):
+        return value.remote_source or value.path
+    return value
 
 
 def _preview(value: Any, limit: int = 160) -> str:

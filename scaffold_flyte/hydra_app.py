@@ -1,7 +1,8 @@
 """A plain Hydra app (no workflow in its module) as a one-task Flyte workflow, so it runs remotely unchanged.
 
-The task takes the job's whole config and returns whatever the Hydra function returns (typed
-``Any``: flytekit pickles it). Inside the task container, the resolver below imports the app's
+The task takes the job's whole config and returns what the Hydra function returns, typed so that
+flyteadmin hands it back inline (see return_values.py): the launching machine needs no blob storage
+credentials to read it. Inside the task container, the resolver below imports the app's
 module from the code bundle and unwraps its ``@hydra.main`` function again, so nothing but the
 module and the function's name travels in the task's arguments. A function that is not
 importable by name (a closure, a callable object) travels by value instead: cloudpickled, in
@@ -28,6 +29,7 @@ from omegaconf import DictConfig
 
 from scaffold_flyte.discovery import MainWorkflow
 from scaffold_flyte.errors import LauncherConfigError
+from scaffold_flyte.return_values import HydraReturn, output_type
 
 PICKLED_NAME = "hydra_task_function"
 
@@ -64,9 +66,13 @@ resolver = HydraAppResolver()
 def app_task(function: Any, module_name: str, attribute: str, pickled: str | None = None) -> PythonFunctionTask:
     """One task that calls the Hydra function on the job's config and returns its result."""
 
-    def hydra_app(cfg: DictConfig) -> Any:
-        return function(cfg)
+    returns = output_type(function)[0]
 
+    def hydra_app(cfg: DictConfig) -> Any:
+        value = function(cfg)
+        return HydraReturn(value) if returns is HydraReturn else value
+
+    hydra_app.__annotations__ = {"cfg": DictConfig, "return": returns}
     hydra_app.__module__ = module_name
     hydra_app.__name__ = hydra_app.__qualname__ = attribute
     task = PythonFunctionTask(task_config=None, task_function=hydra_app, task_resolver=resolver)
@@ -75,8 +81,20 @@ def app_task(function: Any, module_name: str, attribute: str, pickled: str | Non
     return task
 
 
-def wrap_hydra_app(task_function: Any, module: ModuleType) -> MainWorkflow:
-    """The Hydra app as a workflow: input ``cfg`` (the whole config), output the function's return value."""
+def wrap_hydra_app(task_function: Any, module: ModuleType, blob_storage: bool) -> MainWorkflow:
+    """The Hydra app as a workflow: input ``cfg`` (the whole config), output the function's return value.
+
+    ``blob_storage``: the launching machine can read Flyte's blob store, so a declared return type
+    that only travels as a pickle is allowed.
+    """
+    returns, needs_storage = output_type(task_function)
+    if needs_storage and not blob_storage:
+        raise LauncherConfigError(
+            f"The Hydra function {task_function.__name__} declares it returns {needs_storage}, which Flyte hands back "
+            "only as a pickle in its blob store, and this machine has no blob storage settings: return a JSON-like "
+            "value (number, string, bool, list, dict, DictConfig), or configure storage access (FLYTE_AWS_* "
+            "variables or the storage section of your Flyte config)."
+        )
     attribute = next(
         (name for name, value in vars(module).items() if callable(value) and inspect.unwrap(value) is task_function),
         None,
@@ -87,7 +105,7 @@ def wrap_hydra_app(task_function: Any, module: ModuleType) -> MainWorkflow:
     workflow = ImperativeWorkflow(name=f"{module_name}.{attribute}_app")
     workflow.add_workflow_input("cfg", DictConfig)
     node = workflow.add_entity(task, cfg=workflow.inputs["cfg"])
-    workflow.add_workflow_output("o0", node.outputs["o0"], python_type=Any)
+    workflow.add_workflow_output("o0", node.outputs["o0"], python_type=returns)
     fingerprint = hashlib.sha256(pickled.encode()).hexdigest() if pickled else ""
     return MainWorkflow(workflow, attribute or PICKLED_NAME, module.__name__, fingerprint)
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from scaffold_flyte.errors import ConfigInputError, UnsupportedConfigError
+from scaffold_flyte.errors import ConfigInputError, RegistrationError, UnsupportedConfigError
 
 WHOLE_CONFIG_NAMES = ("cfg", "config")
 
@@ -187,3 +187,107 @@ def env_interpolations(node: Any, path: str) -> list[tuple[str, str]]:
         if "oc.env" in raw or "${env:" in raw:
             found.append((path, raw))
     return found
+
+
+# -- against a registered launch plan -------------------------------------------------------------
+# flyteadmin checks an execution's inputs against the launch plan's expected inputs (its default
+# inputs, which flyteadmin completes with the workflow's unbound ones, and which it stores as the
+# closure's expected_inputs too) and its fixed inputs: an unknown input, a missing required one, an
+# override of a fixed one or a literal whose type is not castable to the declared one is
+# INVALID_ARGUMENT (flyteadmin/pkg/manager/impl/validation/execution_validator.go
+# CheckAndFetchInputsForExecution; launch_plan_validator.go, repositories/transformers/launch_plan.go).
+# The same checks run here for every job, and every input is turned into its literal with the
+# registered type, before the first execution is created: a sweep stops whole, or not at all.
+
+
+def registered_literals(
+    remote: Any,
+    launch_plan: Any,
+    requests: typing.Sequence[Any],
+    local_types: typing.Mapping[str, Any],
+    registered: str,
+) -> dict[int, dict[str, Any]]:
+    """Each request's inputs as Flyte literals of the launch plan's registered types, by job number.
+
+    ``launch_plan`` is the FlyteLaunchPlan fetched from Flyte, ``local_types`` the local
+    workflow's input types and ``registered`` names the registered workflow and version in
+    errors. An input keeps its local type where that is the registered type; otherwise it is
+    converted with the Python type flytekit guesses for the registered one, which fails for a
+    value that type cannot hold.
+    """
+    import functools
+
+    from flytekit.core.type_engine import TypeEngine
+
+    expected = dict(launch_plan.default_inputs.parameters) if launch_plan.default_inputs else {}
+    fixed = dict(launch_plan.fixed_inputs.literals) if launch_plan.fixed_inputs else {}
+    fix = (
+        "register this code (drop hydra.launcher.version, or set hydra.launcher.build=auto) or launch the code "
+        "that version was made from."
+    )
+    literals: dict[int, dict[str, Any]] = {}
+    with remote.remote_context() as ctx:
+        # as FlyteRemote._execute does before converting: local files are uploaded through the data proxy
+        remote.file_access._get_upload_signed_url_fn = functools.partial(
+            remote.client.get_upload_signed_url, project=remote.default_project, domain=remote.default_domain
+        )
+        for request in requests:
+            for name in request.inputs:
+                if name in fixed:
+                    raise RegistrationError(
+                        f"{request.label}: the registered {registered} fixes input '{name}', which Flyte does not "
+                        f"let an execution override: drop '{name}' from the workflow's inputs, or {fix}"
+                    )
+                if name not in expected:
+                    raise RegistrationError(
+                        f"The registered {registered} does not declare input '{name}' (it declares: "
+                        f"{', '.join(sorted(expected)) or 'none'}): {fix}"
+                    )
+            missing = sorted(n for n, p in expected.items() if p.required and n not in request.inputs)
+            if missing:
+                raise RegistrationError(
+                    f"{request.label}: the registered {registered} requires input(s) {', '.join(missing)}, which "
+                    f"this code does not fill: {fix}"
+                )
+            converted = {}
+            for name, value in request.inputs.items():
+                declared = expected[name].var.type
+                local = local_types.get(name)
+                same = local is not None and TypeEngine.to_literal_type(local) == declared
+                hint = local if same else TypeEngine.guess_python_type(declared)
+                try:
+                    converted[name] = TypeEngine.to_literal(ctx, value, hint, declared)
+                except Exception as error:  # noqa: BLE001 - every transformer raises its own kind
+                    differs = "" if same else f" (this code declares {_type_name(local)})"
+                    raise ConfigInputError(
+                        f"{request.label}: input '{name}' = {_short(value)} does not fit the registered {registered}, "
+                        f"which declares it as {_type_name(declared)}{differs} ({' '.join(str(error).split())}): "
+                        f"give a value of that type, or {fix}"
+                    ) from None
+            literals[request.num] = converted
+    return literals
+
+
+_SIMPLE = ("none", "int", "float", "str", "bool", "datetime", "timedelta", "binary", "error", "struct")
+
+
+def _type_name(declared: Any) -> str:
+    """A Flyte literal type (or a Python type) as a user reads it: ``int``, ``list of float``, ``file``."""
+    if declared is None or isinstance(declared, type) or typing.get_origin(declared) is not None:
+        return getattr(declared, "__name__", str(declared))
+    if declared.collection_type is not None:
+        return f"list of {_type_name(declared.collection_type)}"
+    if declared.map_value_type is not None:
+        return f"dict of {_type_name(declared.map_value_type)}"
+    if declared.union_type is not None:
+        return " | ".join(_type_name(v) for v in declared.union_type.variants)
+    if declared.blob is not None:
+        return "directory" if declared.blob.dimensionality == 1 else "file"
+    if declared.simple is not None:
+        return _SIMPLE[declared.simple] if declared.simple < len(_SIMPLE) else str(declared.simple)
+    return "a structured type"
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."

@@ -7,8 +7,10 @@ without Docker or Flyte.
 
 from __future__ import annotations
 
+import logging
+import platform
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,11 @@ from scaffold_flyte.images import (
     image_names_used,
     plan_image,
 )
+
+log = logging.getLogger(__name__)
+CLUSTER_PLATFORM = "linux/amd64"  # what most clusters' nodes run, and what a build here is compared with
+_ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+_noticed: set[str] = set()  # the platform notice is given once per process, not once per sweep batch
 
 
 def default_repository(app_dir: Path) -> str:
@@ -60,4 +67,30 @@ def plan_images(
                 "COPY it in your Dockerfile and launch with bake_code=false and build=force, or drop the Dockerfile."
             )
         plans.append(plan_image(spec, launch_dir, code))
+    notice_platform(plans)
     return plans
+
+
+def building_platform() -> str:
+    """The platform an image built here gets by default: Docker builds for its own machine's architecture."""
+    machine = platform.machine().lower()
+    return f"linux/{_ARCHITECTURES.get(machine, machine)}"
+
+
+def notice_platform(plans: Sequence[ImagePlan]) -> None:
+    """Say once that images built here for another platform than linux/amd64 may not run on the cluster.
+
+    A cluster pulls each image for its nodes' platform: an arm64 image (a build on an Apple
+    silicon or Graviton machine) fails on amd64 nodes. Only images built without a platform set
+    count; a fixed ``image`` is whatever it is.
+    """
+    built = building_platform()
+    unset = [plan.name for plan in plans if not plan.fixed and not plan.spec.platform]
+    if not unset or built == CLUSTER_PLATFORM or built in _noticed:
+        return
+    _noticed.add(built)
+    log.warning(
+        f"Image(s) {', '.join(unset)} have no platform set and this machine builds {built} images; a cluster pulls "
+        f"each image for its nodes' platform, so for {CLUSTER_PLATFORM} nodes set "
+        f"hydra.launcher.images.<name>.platform={CLUSTER_PLATFORM} (or the nodes' platform)."
+    )

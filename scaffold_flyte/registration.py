@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import sys
 import tarfile
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from scaffold_flyte.connection import Connection
-from scaffold_flyte.discovery import MainWorkflow
-from scaffold_flyte.errors import RegistrationError
+from scaffold_flyte.discovery import MainWorkflow, app_package_root
+from scaffold_flyte.errors import VERSION_CLASH, RegistrationError, flyte_message, invalid_argument_advice
 from scaffold_flyte.images import DEFAULT_IMAGE, ImagePlan
 
 DESTINATION_DIR = "."  # where pyflyte-fast-execute unpacks the bundle: the task's working directory
@@ -39,16 +42,29 @@ class CodeBundle:
 
 
 def make_bundle(app_dir: Path, output_dir: Path) -> CodeBundle:
-    """Pack the app's code as ``pyflyte run --copy auto`` does (modules loaded from ``app_dir``)."""
-    from flytekit.constants import CopyFileDetection
-    from flytekit.tools.fast_registration import FastPackageOptions, fast_package
-    from flytekit.tools.script_mode import hash_file
+    """Pack the app's code as ``pyflyte run --copy auto`` does: the files of the modules loaded from ``app_dir``.
 
-    options = FastPackageOptions([], copy_style=CopyFileDetection.LOADED_MODULES)
-    archive = Path(fast_package(app_dir, output_dir, False, options))
+    flytekit's own packer lists a file once per module object, and ``__main__`` is often in
+    ``sys.modules`` twice (``__mp_main__`` too, for multiprocessing): the same file would go into
+    the archive twice. So the list is flytekit's, each file once, packed the way flytekit packs it
+    (attributes stripped, gzip without a timestamp), named after a hash of paths and contents.
+    """
+    from flytekit.tools.fast_registration import FAST_FILEENDING, FAST_PREFIX, compress_tarball
+    from flytekit.tools.script_mode import hash_file, list_imported_modules_as_files, tar_strip_file_attributes
+
+    loaded = list_imported_modules_as_files(str(app_dir), list(sys.modules.values()))
+    files = tuple(sorted({os.path.relpath(os.path.abspath(path), app_dir) for path in loaded}))
+    listing = hashlib.md5()
+    for name in files:
+        listing.update(name.encode() + b"\0" + (app_dir / name).read_bytes() + b"\0")
+    archive = output_dir / f"{FAST_PREFIX}{listing.hexdigest()}{FAST_FILEENDING}"
+    with tempfile.TemporaryDirectory() as scratch:
+        tar_path = Path(scratch) / "bundle.tar"
+        with tarfile.open(tar_path, "w") as tar:
+            for name in files:
+                tar.add(app_dir / name, arcname=name, recursive=False, filter=tar_strip_file_attributes)
+        compress_tarball(tar_path, archive)
     md5, _, _ = hash_file(archive)
-    with tarfile.open(archive) as tar:
-        files = tuple(sorted(m.name for m in tar.getmembers() if m.isfile()))
     return CodeBundle(archive=archive, md5=md5, files=files)
 
 
@@ -112,10 +128,8 @@ def registered_launch_plan(remote: Any, main: MainWorkflow, connection: Connecti
 
 
 def fetch_launch_plan(remote: Any, main: MainWorkflow, version: str) -> Any:
-    """The registered default launch plan, typed with the local workflow's interface (for inputs' literals)."""
-    launch_plan = remote.fetch_launch_plan(name=main.name, version=version)
-    launch_plan.python_interface = main.workflow.python_interface
-    return launch_plan
+    """The registered default launch plan, with the registered workflow's interface (its inputs' types)."""
+    return remote.fetch_launch_plan(name=main.name, version=version)
 
 
 def upload_bundle(remote: Any, bundle: CodeBundle, connection: Connection) -> str:
@@ -125,32 +139,32 @@ def upload_bundle(remote: Any, bundle: CodeBundle, connection: Connection) -> st
 
 
 def register(remote: Any, main: MainWorkflow, settings: Any) -> None:
-    """Register tasks, sub-workflows, the workflow and its default launch plan."""
+    """Register tasks, sub-workflows, the workflow and its default launch plan.
+
+    Serialized with the app folder as flytekit's package root, so each task's command imports its
+    module by the name the entity is registered under (discovery.stable_names). An
+    INVALID_ARGUMENT is told apart by Flyte's message: only "... with different structure already
+    exists" means that this version already holds other content.
+    """
     from flytekit.exceptions.user import FlyteInvalidInputException
 
     try:
-        remote.register_workflow(main.workflow, serialization_settings=settings, version=settings.version)
+        with app_package_root(Path(settings.source_root)):
+            remote.register_workflow(main.workflow, serialization_settings=settings, version=settings.version)
     except FlyteInvalidInputException as error:
-        raise RegistrationError(
-            f"Flyte refused to register {main.name} at version {settings.version} "
-            f"({_details(error)}): a version holds one content; drop hydra.launcher.version to use the content "
-            "hash, or name a new version."
-        ) from None
-
-
-def check_inputs_declared(lp_model: Any, inputs: Iterable[str], main: MainWorkflow, version: str) -> None:
-    """Inputs this launch sends must be declared by the registered launch plan it reuses."""
-    declared = set(lp_model.spec.default_inputs.parameters)
-    for name in inputs:
-        if name not in declared:
+        message = flyte_message(error)
+        what = f"registering {_entity_sent(error, main.name)} at version {settings.version}"
+        if VERSION_CLASH in message:
             raise RegistrationError(
-                f"The registered {main.name} at version {version} does not declare input '{name}' (it declares: "
-                f"{', '.join(sorted(declared)) or 'none'}): register this code (drop hydra.launcher.version, or "
-                "set hydra.launcher.build=auto) or launch the code that version was made from."
-            )
+                f"{what}: Flyte already holds other content under this version ({message}): a version holds one "
+                "content; drop hydra.launcher.version to use the content hash, or name a new version."
+            ) from None
+        raise RegistrationError(invalid_argument_advice(message, what, settings.project, settings.domain)) from None
 
 
-def _details(error: Exception) -> str:
-    cause = error.__cause__
-    details = getattr(cause, "details", None)
-    return str(details() if callable(details) else error)
+def _entity_sent(error: Any, default: str) -> str:
+    """The entity a refused create request was for (flytekit keeps the request on the exception)."""
+    request = getattr(error, "request", None)
+    kind = {"TaskCreateRequest": "task", "WorkflowCreateRequest": "workflow", "LaunchPlanCreateRequest": "launch plan"}
+    name = getattr(getattr(request, "id", None), "name", "")
+    return f"{kind[type(request).__name__]} {name}" if type(request).__name__ in kind and name else default

@@ -22,13 +22,13 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from scaffold_flyte.connection import check_reachable, make_remote, resolve_connection
-from scaffold_flyte.discovery import find_main_workflow
+from scaffold_flyte.connection import first_call, make_remote, resolve_connection
+from scaffold_flyte.discovery import find_main_workflow, stable_names
 from scaffold_flyte.errors import RegistrationError
-from scaffold_flyte.executions import ExecutionRequest, create_executions
+from scaffold_flyte.executions import ExecutionRequest, check_execution_name, create_executions
 from scaffold_flyte.follow import Follower
-from scaffold_flyte.inputs import refuse_env_values, workflow_inputs
-from scaffold_flyte.registration import check_inputs_declared, fetch_launch_plan, registered_launch_plan
+from scaffold_flyte.inputs import refuse_env_values, registered_literals, workflow_inputs
+from scaffold_flyte.registration import fetch_launch_plan, registered_launch_plan
 
 
 @dataclass(frozen=True)
@@ -61,31 +61,37 @@ def execute(
 
     Returns the workflow's output as Python values (``wait=True``), or an ``Execution`` at once.
     The connection is flytekit's own configuration unless ``endpoint`` is given, as in the
-    launcher. A version Flyte does not have, or one whose workflow lacks an input the config
-    fills, is a one-line error before any execution is created; a failed execution raises
-    ``ExecutionFailed`` with Flyte's message and the failing task. ``execution_name`` makes a
-    retried call idempotent (Flyte refuses a second execution under one name).
+    launcher. A version Flyte does not have, inputs that do not fit its launch plan (unknown,
+    missing, of another type) or an ``execution_name`` Flyte would refuse are a one-line error
+    before any execution is created; a failed execution raises ``ExecutionFailed`` with Flyte's
+    message and the failing task. ``execution_name`` makes a retried call idempotent (Flyte
+    refuses a second execution under one name).
     """
+    if execution_name is not None:
+        check_execution_name(execution_name)
     module_name = module or sys._getframe(1).f_globals["__name__"]
     main = find_main_workflow(sys.modules[module_name], workflow)
+    stable_names(main)  # the names the launcher registered it under
     label = f"{main.name}@{version}"
     inputs = workflow_inputs(main.workflow, cfg, label)
     if not allow_env_inputs:
         refuse_env_values(cfg, inputs, label)
     connection = resolve_connection(endpoint, insecure, project, domain)
-    check_reachable(connection)
     remote = make_remote(connection)
-    registered = registered_launch_plan(remote, main, connection, version)
+    registered = first_call(connection, lambda: registered_launch_plan(remote, main, connection, version))
     if registered is None:
         raise RegistrationError(
             f"{main.name} version {version} is not registered in {project}/{domain}: launch it once with "
             "`python main.py -m hydra/launcher=flyte` (its flyte_execution.yaml records the version), or name a "
             "registered version."
         )
-    check_inputs_declared(registered, inputs, main, version)
     launch_plan = fetch_launch_plan(remote, main, version)
     request = ExecutionRequest(0, label, execution_name or f"x{uuid.uuid4().hex[:12]}", inputs)
-    executions = create_executions(remote, launch_plan, [request], 1, connection.console_url)
+    local_types = dict(main.workflow.python_interface.inputs)
+    literals = registered_literals(remote, launch_plan, [request], local_types, f"{main.name} at version {version}")
+    executions = create_executions(
+        remote, launch_plan, [request], literals, 1, connection.console_url, settings=("project=", "domain=")
+    )
     if not wait:
         return Execution(request.name, connection.console_url(request.name), main.name, version)
     follower = Follower(

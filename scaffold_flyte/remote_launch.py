@@ -11,7 +11,6 @@ import contextlib
 import functools
 import logging
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -23,18 +22,17 @@ from typing import Any, cast
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from scaffold_flyte.connection import Connection, check_reachable, make_remote, resolve_connection
-from scaffold_flyte.discovery import MainWorkflow, entities_under
+from scaffold_flyte.connection import Connection, first_call, make_remote, resolve_connection
+from scaffold_flyte.discovery import MainWorkflow, app_dir, entities_under, stable_names
 from scaffold_flyte.docker_engine import Engine, ensure_images
 from scaffold_flyte.errors import LauncherConfigError, RegistrationError
 from scaffold_flyte.executions import ExecutionRequest, create_executions, execution_name
 from scaffold_flyte.follow import Follower, interrupted_message
 from scaffold_flyte.images import ImagePlan
-from scaffold_flyte.inputs import refuse_env_values, workflow_inputs
+from scaffold_flyte.inputs import refuse_env_values, registered_literals, workflow_inputs
 from scaffold_flyte.plan import plan_images
 from scaffold_flyte.registration import (
     CodeBundle,
-    check_inputs_declared,
     content_version,
     fetch_launch_plan,
     make_bundle,
@@ -88,12 +86,15 @@ def plan_remote(
     workdir: Path,
 ) -> RemotePlan:
     """The launch's plan. Reads files and config only; the code bundle is packed into ``workdir``."""
-    connection = resolve_connection(settings.endpoint, settings.insecure, settings.project, settings.domain)
-    app_dir = _app_dir(main)
-    bundle = make_bundle(app_dir, workdir)
-    code = _code_files(app_dir, bundle) if settings.bake_code else ()
+    connection = resolve_connection(
+        settings.endpoint, settings.insecure, settings.project, settings.domain, settings.storage
+    )
+    folder = app_dir(main)
+    stable_names(main)  # before the version, which covers the workflow's name
+    bundle = make_bundle(folder, workdir)
+    code = _code_files(folder, bundle) if settings.bake_code else ()
     images_config = cast(dict[str, Any], OmegaConf.to_container(OmegaConf.structured(settings).images, resolve=True))
-    images = plan_images(images_config, main, app_dir, launch_dir, code)
+    images = plan_images(images_config, main, folder, launch_dir, code)
     version = settings.version or content_version(main, bundle.digest, images, connection, settings.bake_code)
     # fixed when the launch starts: its retries reuse the names, a new launch (even into the same
     # sweep folder) gets new ones
@@ -111,19 +112,24 @@ def plan_remote(
 
 
 def act(plan: RemotePlan, jobs: list[Any], run_job_for: Any) -> list[Any]:
-    """Build what is missing, register what is not registered, create the executions, follow them."""
+    """Build what is missing, register what is not registered, create the executions, follow them.
+
+    The first call to Flyte asks whether the version is registered, before any build: it tells
+    whether Flyte is reachable at all, and a registered version's inputs are checked against
+    every job then too.
+    """
     settings = plan.settings
-    check_reachable(plan.connection)
+    remote = make_remote(plan.connection)
+    registered = _registered(remote, plan)
     if settings.build != "skip":
         engine = Engine()
         if settings.show_dockerfile:
             for image in plan.images:
                 log.info(f"Dockerfile of image {image.name}:\n{image.dockerfile}")
         ensure_images(engine, plan.images, settings.build, settings.max_parallel_builds, settings.build_log)
-    remote = make_remote(plan.connection)
-    launch_plan = _ensure_registered(remote, plan)
+    launch_plan, literals = registered or _register(remote, plan)
     executions = create_executions(
-        remote, launch_plan, plan.requests, settings.max_parallel_executions, plan.connection.console_url
+        remote, launch_plan, plan.requests, literals, settings.max_parallel_executions, plan.connection.console_url
     )
     follower = Follower(
         remote,
@@ -186,24 +192,42 @@ def dry_run(plan: RemotePlan) -> None:
             print(f"--- Dockerfile of image {image.name}\n{image.dockerfile}")
 
 
-def _ensure_registered(remote: Any, plan: RemotePlan) -> Any:
-    """The launch plan to execute: registered now, or already there at this version."""
-    existing = registered_launch_plan(remote, plan.main, plan.connection, plan.version)
-    if existing is not None:
-        names = {name for request in plan.requests for name in request.inputs}
-        check_inputs_declared(existing, names, plan.main, plan.version)
-        log.info(f"{plan.main.name} version {plan.version} is registered already: nothing to upload or register")
-    elif plan.settings.build == "skip" and plan.settings.version:
-        raise RegistrationError(
-            f"{plan.main.name} version {plan.version} is not registered in {plan.connection.project}/"
-            f"{plan.connection.domain}: launch without hydra.launcher.version (or with build=auto) to register it."
-        )
-    else:
-        bundle_url = None if plan.settings.bake_code else upload_bundle(remote, plan.bundle, plan.connection)
-        settings = serialization_settings(plan.connection, plan.images, plan.version, _app_dir(plan.main), bundle_url)
-        register(remote, plan.main, settings)
-        log.info(f"registered {plan.main.name} version {plan.version}")
-    return fetch_launch_plan(remote, plan.main, plan.version)
+def _registered(remote: Any, plan: RemotePlan) -> tuple[Any, dict[int, dict[str, Any]]] | None:
+    """The launch plan at the plan's version and each job's input literals, if Flyte has that version.
+
+    ``build=skip`` with a version named launches only what is registered: a version Flyte lacks
+    is an error here, before anything is built or uploaded.
+    """
+    existing = first_call(
+        plan.connection, lambda: registered_launch_plan(remote, plan.main, plan.connection, plan.version)
+    )
+    if existing is None:
+        if plan.settings.build == "skip" and plan.settings.version:
+            raise RegistrationError(
+                f"{plan.main.name} version {plan.version} is not registered in {plan.connection.project}/"
+                f"{plan.connection.domain}: launch without hydra.launcher.version (or with build=auto) to register it."
+            )
+        return None
+    launch_plan = fetch_launch_plan(remote, plan.main, plan.version)
+    literals = _literals(remote, launch_plan, plan)
+    log.info(f"{plan.main.name} version {plan.version} is registered already: nothing to upload or register")
+    return launch_plan, literals
+
+
+def _register(remote: Any, plan: RemotePlan) -> tuple[Any, dict[int, dict[str, Any]]]:
+    """Upload the bundle (unless the code is baked in) and register; the new launch plan and the literals."""
+    bundle_url = None if plan.settings.bake_code else upload_bundle(remote, plan.bundle, plan.connection)
+    settings = serialization_settings(plan.connection, plan.images, plan.version, app_dir(plan.main), bundle_url)
+    register(remote, plan.main, settings)
+    log.info(f"registered {plan.main.name} version {plan.version}")
+    launch_plan = fetch_launch_plan(remote, plan.main, plan.version)
+    return launch_plan, _literals(remote, launch_plan, plan)
+
+
+def _literals(remote: Any, launch_plan: Any, plan: RemotePlan) -> dict[int, dict[str, Any]]:
+    local_types = dict(plan.main.workflow.python_interface.inputs)
+    registered = f"{plan.main.name} at version {plan.version}"
+    return registered_literals(remote, launch_plan, plan.requests, local_types, registered)
 
 
 def _write_record(plan: RemotePlan, request: ExecutionRequest) -> None:
@@ -221,11 +245,6 @@ def _write_record(plan: RemotePlan, request: ExecutionRequest) -> None:
         "inputs": sorted(request.inputs),
     }
     (folder / RECORD_FILE).write_text(OmegaConf.to_yaml(OmegaConf.create(record)))
-
-
-def _app_dir(main: MainWorkflow) -> Path:
-    module = sys.modules[main.module_name]
-    return Path(str(module.__file__)).resolve().parent
 
 
 def _code_files(app_dir: Path, bundle: CodeBundle) -> tuple[tuple[str, str], ...]:

@@ -49,6 +49,9 @@ class FlyteLauncherConf:
     # Flyte project and domain the workflow is registered and executed in
     project: str = "flytesnacks"
     domain: str = "development"
+    # blob store access from this machine, only needed to read outputs that travel as pickles:
+    # "sandbox" (the demo cluster's minio, as flytekit's Config.for_sandbox()); null: flytekit's config
+    storage: Optional[str] = None  # noqa: UP045
     # registration version; null: a hash of the code bundle, the images and these settings
     version: Optional[str] = None  # noqa: UP045
     # copy the code into the images (tag covers the code) instead of shipping it as a bundle

@@ -171,9 +171,10 @@ def _launch_remote(
     from scaffold_flyte import remote_launch
 
     if main is None:
+        from scaffold_flyte.blob_storage import has_blob_storage
         from scaffold_flyte.hydra_app import wrap_hydra_app
 
-        main = wrap_hydra_app(task_function, module_of(task_function))
+        main = wrap_hydra_app(task_function, module_of(task_function), has_blob_storage(settings.storage))
     workdir = remote_launch.new_workdir()
     try:
         plan = remote_launch.plan_remote(

@@ -24,22 +24,47 @@ APPS = ROOT / "tests" / "apps"
 TASK_RAN = re.compile(r"task (\w+): running")
 
 
-def run_app(app_dir: Path, *args: str, home: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    """Run ``python main.py ARGS`` in ``app_dir`` with a private HOME (so a private flytekit cache).
+def run_app(
+    app_dir: Path,
+    *args: str,
+    home: Path,
+    timeout: float = 180,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python main.py ARGS`` in ``app_dir`` (or ``python <path>/main.py`` from ``cwd``) with a private HOME.
 
+    A private HOME means a private flytekit cache and no ``~/.aws``; no FLYTE_* or AWS_* variable
+    is passed on, so the launch has no blob storage credentials unless ``env`` gives some.
     Hydra's output folders go beside that HOME (``outputs/``, ``multirun/``), not into the repo.
     """
     outputs = [f"hydra.run.dir={home.parent}/outputs", f"hydra.sweep.dir={home.parent}/multirun"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLYTE", "HYDRA_FULL_ERROR"))}
-    env["HOME"] = str(home)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("FLYTE", "AWS_", "HYDRA_FULL_ERROR"))}
+    environment["HOME"] = str(home)
+    environment.update(env or {})
+    script = "main.py" if cwd is None else os.path.relpath(app_dir / "main.py", cwd)
     return subprocess.run(
-        [sys.executable, "main.py", *args, *outputs],
-        cwd=app_dir,
-        env=env,
+        [sys.executable, script, *args, *outputs],
+        cwd=cwd or app_dir,
+        env=environment,
         capture_output=True,
         text=True,
         timeout=timeout,
     )
+
+
+def no_build_remote(endpoint: str) -> list[str]:
+    """Overrides for a remote launch that builds nothing (a fixed, named image) and does not wait:
+    enough to test registration and execution creation against a stand-in without Docker."""
+    return [
+        "-m",
+        "hydra/launcher=flyte",
+        f"hydra.launcher.endpoint={endpoint}",
+        "hydra.launcher.insecure=true",
+        "hydra.launcher.build=skip",
+        "+hydra.launcher.images.default.image=localhost:5000/fixed:1",
+        "hydra.launcher.wait=false",
+    ]
 
 
 def tasks_that_ran(result: subprocess.CompletedProcess[str]) -> list[str]:

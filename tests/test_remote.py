@@ -80,7 +80,7 @@ def test_sweep_registers_once_and_runs_four_executions(standin: StandIn, home: P
 
     # the registered tasks run the pushed image with the fast-registration bundle, caching as declared
     bundle = [u for u in standin.uploads if u.endswith(".tar.gz")]
-    assert len(bundle) == 1 and Path(bundle[0]).exists()
+    assert len(bundle) == 1 and standin.store.exists(bundle[0])
     for key in tasks:
         template = standin.spec(key).template
         image = template.container.image

@@ -88,7 +88,14 @@ def test_outputs_that_cannot_be_read_say_so_and_name_the_execution(
     standin: StandIn, home: Path, tmp_path: Path
 ) -> None:
     records = tmp_path / "returns.jsonl"
-    result = run_app(APPS / "unreadable", *remote(standin, "unreadable"), *record_overrides(records), home=home)
+    # a declared return type that travels as a pickle needs blob storage access on the launching side
+    result = run_app(
+        APPS / "unreadable",
+        *remote(standin, "unreadable"),
+        *record_overrides(records),
+        home=home,
+        env=standin.store.pod_env(),
+    )
     assert result.returncode != 0
     (job,) = recorded(records)
     (name,) = standin.executions()
