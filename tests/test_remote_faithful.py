@@ -86,7 +86,7 @@ def test_overwrite_cache_runs_cached_tasks_again(standin: StandIn, home: Path, t
     assert set(again.cache_status.values()) == {catalog_pb2.CACHE_POPULATED}
 
 
-def test_plain_app_and_file_outputs_come_back_without_storage_credentials(
+def test_file_outputs_come_back_as_uris_without_storage_credentials(
     standin: StandIn, home: Path, tmp_path: Path
 ) -> None:
     records = tmp_path / "returns.jsonl"
