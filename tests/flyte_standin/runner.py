@@ -65,8 +65,9 @@ class Runner:
         self._lock = threading.Lock()
 
     def run(self, exec_id: identifier_pb2.WorkflowExecutionIdentifier, record: ExecutionRecord, lp_spec: Any) -> None:
-        record.phase = Phase.QUEUED
-        record.phase, record.started = Phase.RUNNING, time.time()
+        record.started = time.time()
+        if not record.abort_requested:  # TerminateExecution may already have made it ABORTING
+            record.phase = Phase.RUNNING
         try:
             inputs = _launch_inputs(lp_spec, record.request.inputs)
             spec = self.admin.entities[key_of(lp_spec.workflow_id, identifier_pb2.WORKFLOW)]
@@ -80,7 +81,6 @@ class Runner:
             record.outputs = result
             record.phase = Phase.SUCCEEDED
         except TaskFailed as failure:
-            record.phase = Phase.FAILING
             record.error = execution_pb2.ExecutionError(
                 code=failure.code,
                 message=f"[{failure.node_id}] task {failure.task_name} failed: {failure.message}",
@@ -88,10 +88,8 @@ class Runner:
             )
             record.phase = Phase.FAILED
         except Aborted:
-            record.phase = Phase.ABORTING
-            record.phase = Phase.ABORTED
+            record.phase = Phase.ABORTED  # after ABORTING, which TerminateExecution set
         except Exception as error:  # noqa: BLE001 - the stand-in reports, as Flyte would, instead of dying
-            record.phase = Phase.FAILING
             record.error = execution_pb2.ExecutionError(
                 code="SYSTEM", message=f"stand-in: {error}", kind=execution_pb2.ExecutionError.SYSTEM
             )
@@ -123,6 +121,8 @@ class Runner:
                         if failure is None:
                             failure = error
                             context.failed = True
+                            if not isinstance(error, Aborted):
+                                context.record.phase = Phase.FAILING  # while the other nodes are aborted
                             self._kill(context.record)
         if failure is not None:
             raise failure

@@ -77,10 +77,6 @@ class BlobStore:
     def exists(self, uri: str) -> bool:
         return self.size(uri) is not None
 
-    def keys(self, prefix: str = "") -> list[str]:
-        pages = self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
-        return [f"s3://{self.bucket}/{item['Key']}" for page in pages for item in page.get("Contents", [])]
-
     def signed_put(self, uri: str, content_md5: str = "", expires: int = 3600) -> str:
         params = {"Bucket": self.bucket, "Key": self._key(uri)}
         if content_md5:
