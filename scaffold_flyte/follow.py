@@ -163,30 +163,32 @@ class Follower:
         where = f" in task {', '.join(tasks)}" if tasks else ""
         return f"{item.request.label}: execution {item.request.name} {item.phase}{where}: {message} ({item.url})"
 
+    def _nodes(self, item: Followed) -> dict[str, Any]:
+        """The execution's top-level node executions by node id (one request; empty if it fails).
+
+        What they tell (the failing task, which tasks came from the cache) is a courtesy: the
+        result itself is reported anyway, so a failed listing only leaves those details out.
+        """
+        try:
+            nodes, _ = self.remote.client.list_node_executions(item.execution.id, limit=100)
+        except Exception:  # noqa: BLE001 - see the docstring
+            return {}
+        return {n.metadata.spec_node_id or n.id.node_id: n for n in nodes}
+
     def _failed_tasks(self, item: Followed) -> list[str]:
         from flytekit.models.core.execution import NodeExecutionPhase
 
-        try:
-            nodes, _ = self.remote.client.list_node_executions(item.execution.id, limit=100)
-        except Exception:  # noqa: BLE001 - naming the task is a courtesy; the error itself is reported anyway
-            return []
-        failed = [
-            n.metadata.spec_node_id or n.id.node_id for n in nodes if n.closure.phase == NodeExecutionPhase.FAILED
-        ]
+        nodes = self._nodes(item)
+        failed = [node_id for node_id, n in nodes.items() if n.closure.phase == NodeExecutionPhase.FAILED]
         return [self.task_names.get(node_id, node_id) for node_id in failed]
 
     def _cache_report(self, item: Followed) -> str:
-        """Which tasks ran and which Flyte served from its cache, from the node executions (one request)."""
+        """Which tasks ran and which Flyte served from its cache, from the node executions."""
         from flyteidl.core.catalog_pb2 import CACHE_DISABLED, CACHE_HIT
 
-        try:
-            nodes, _ = self.remote.client.list_node_executions(item.execution.id, limit=100)
-        except Exception:  # noqa: BLE001 - a courtesy line: the result itself is reported anyway
-            return ""
         cached: list[str] = []
         ran: list[str] = []
-        for node in nodes:
-            node_id = node.metadata.spec_node_id or node.id.node_id
+        for node_id, node in self._nodes(item).items():
             if node_id not in self.task_names:
                 continue
             metadata = node.closure.task_node_metadata
