@@ -72,11 +72,67 @@ def find_main_workflow(module: ModuleType, name: str | None = None) -> MainWorkf
     """
     found = find_main_workflow_or_none(module, name)
     if found is None:
-        raise WorkflowDiscoveryError(
-            f"No Flyte workflow found in module '{module.__name__}': define one with @workflow "
-            "in the module that holds the @hydra.main function, or import it there."
-        )
+        raise no_workflow_error(module)
     return found
+
+
+def no_workflow_error(module: ModuleType) -> WorkflowDiscoveryError:
+    return WorkflowDiscoveryError(
+        f"No Flyte workflow found in module '{module.__name__}': define one with @workflow "
+        "in the module that holds the @hydra.main function, or import it there."
+    )
+
+
+def launcher_workflow(task_function: Any, name: str | None = None) -> MainWorkflow | None:
+    """The main workflow a launch runs, or ``None`` for a plain Hydra app (run as its own function).
+
+    A module without a workflow whose Hydra function calls ``scaffold_flyte.run`` is no plain app:
+    its function would fail in every job (or, remotely, register an app that cannot work), so it
+    gets the error ``python main.py`` gives, before any job runs.
+    """
+    module = module_of(task_function)
+    found = find_main_workflow_or_none(module, name)
+    if found is None and calls_run(task_function):
+        raise no_workflow_error(module)
+    return found
+
+
+def calls_run(function: Any) -> bool:
+    """Whether ``function``, or a function of its module that it calls, calls ``scaffold_flyte.run`` on its
+    own module's workflow (``scaffold_flyte.run(cfg)``, ``from scaffold_flyte import run``, any alias).
+
+    Read from the code's global names, as ``@dynamic`` bodies are: nothing runs. A call that names
+    another module (``run(cfg, module=...)``) takes its workflow from there, so it does not count.
+    """
+    import scaffold_flyte
+    from scaffold_flyte import local
+
+    todo, seen = [inspect.unwrap(function)], set()
+    while todo:
+        current = todo.pop()
+        code, scope = getattr(current, "__code__", None), getattr(current, "__globals__", None)
+        if not isinstance(code, CodeType) or scope is None or id(code) in seen:
+            continue
+        seen.add(id(code))
+        names = set(_names_used(code))
+        for used in names:
+            value = scope.get(used)
+            through_package = (value is scaffold_flyte or value is local) and "run" in names
+            if (value is local.run or through_package) and not _passes_keyword(code, "module"):
+                return True
+            if inspect.isfunction(value) and value.__globals__ is scope:  # a helper of the same module
+                todo.append(value)
+    return False
+
+
+def _passes_keyword(code: CodeType, keyword: str) -> bool:
+    """Whether a call in ``code`` passes ``keyword=`` (keyword names are a tuple constant of the code)."""
+    for const in code.co_consts:
+        if isinstance(const, tuple) and keyword in const:
+            return True
+        if isinstance(const, CodeType) and _passes_keyword(const, keyword):
+            return True
+    return False
 
 
 def find_main_workflow_or_none(module: ModuleType, name: str | None = None) -> MainWorkflow | None:

@@ -10,14 +10,16 @@ from __future__ import annotations
 import io
 import logging
 import tarfile
+import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from scaffold_flyte.build_context import GENERATED_DOCKERFILE, credential_reason
 from scaffold_flyte.errors import ImageBuildError
 from scaffold_flyte.images import ImagePlan
 
@@ -42,6 +44,9 @@ class Engine:
         import docker
         from docker.errors import DockerException
 
+        # set when the launch stops (Ctrl-C, another image failed): builds and pushes under way end at
+        # their next progress event, and closing their stream makes the engine cancel them
+        self.stopping = threading.Event()
         try:
             self.client = client or docker.from_env()
             self.client.ping()
@@ -90,6 +95,9 @@ class Engine:
             decode=True,
         )
         for chunk in stream:
+            if self.stopping.is_set():
+                stream.close()
+                raise ImageBuildError(f"image '{plan.name}': build stopped")
             if "stream" in chunk:
                 for line in chunk["stream"].splitlines():
                     if line.strip():
@@ -111,6 +119,8 @@ class Engine:
         layers: set[str] = set()
         last = time.monotonic()
         for event in self.client.api.push(repository, tag=tag, stream=True, decode=True):
+            if self.stopping.is_set():
+                raise ImageBuildError(f"image '{plan.name}': push stopped")
             if "error" in event:
                 raise ImageBuildError(
                     f"image '{plan.name}': the registry refused the push of {plan.reference} "
@@ -127,12 +137,24 @@ class Engine:
 
 
 def build_context(plan: ImagePlan) -> io.BytesIO:
-    """The tar the engine builds from: the generated files, or the user's filtered context."""
+    """The tar the engine builds from: the generated files, or the user's context as planned (build_context.scan).
+
+    Each file of a user's context is checked again as it is sent: a credential goes to no engine,
+    even in a plan made by other means. The Dockerfile goes under ``Dockerfile``, from the text the
+    plan read (and its tag covers).
+    """
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         if plan.context_dir is not None:
             for rel in plan.context_files:
-                tar.add(plan.context_dir / rel, arcname=rel, recursive=False)
+                reason = credential_reason(plan.context_dir, rel)
+                if reason is not None:
+                    raise ImageBuildError(
+                        f"image '{plan.name}': {plan.context_dir / rel} is a credential ({reason}) and is never sent "
+                        "to the engine: take it out of the plan's context files."
+                    )
+                if rel != GENERATED_DOCKERFILE:
+                    tar.add(plan.context_dir / rel, arcname=rel, recursive=False)
         folders = sorted({str(parent) for name, _ in plan.files for parent in PurePosixPath(name).parents} - {"."})
         for folder in folders:
             info = tarfile.TarInfo(folder)
@@ -148,23 +170,39 @@ def build_context(plan: ImagePlan) -> io.BytesIO:
 
 
 def ensure_images(
-    engine: Engine, plans: Iterable[ImagePlan], mode: str, parallel: int, show_log: bool = False
+    engine: Engine,
+    plans: Iterable[ImagePlan],
+    mode: str,
+    parallel: int,
+    show_log: bool = False,
+    on_pushed: Callable[[str], None] = lambda reference: None,
 ) -> list[ImageOutcome]:
     """Make every planned image available in its registry; build and push only what is missing.
 
     ``mode``: ``auto`` builds what the registry lacks, ``force`` rebuilds all without the layer cache, ``skip`` builds
     nothing and uses the references as planned. Independent images build concurrently, at most
     ``parallel`` at a time; the first failure stops the step (its error names the image).
+    ``on_pushed`` hears of each reference as soon as it is in the registry, so a launch stopped
+    mid-step can still say what it pushed.
     """
     plans = list(plans)
+    engine.stopping.clear()  # an earlier step's stop is not this one's
     unique = list({plan.reference: plan for plan in plans}.values())  # same content, same image: once
     with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="image") as pool:
-        futures = {plan.reference: pool.submit(_ensure_one, engine, plan, mode, show_log) for plan in unique}
-        done = {reference: future.result() for reference, future in futures.items()}
+        futures = {plan.reference: pool.submit(_ensure_one, engine, plan, mode, show_log, on_pushed) for plan in unique}
+        try:
+            done = {reference: future.result() for reference, future in futures.items()}
+        except BaseException:
+            engine.stopping.set()
+            for future in futures.values():
+                future.cancel()
+            raise
     return [ImageOutcome(plan, done[plan.reference].action, done[plan.reference].seconds) for plan in plans]
 
 
-def _ensure_one(engine: Engine, plan: ImagePlan, mode: str, show_log: bool) -> ImageOutcome:
+def _ensure_one(
+    engine: Engine, plan: ImagePlan, mode: str, show_log: bool, on_pushed: Callable[[str], None]
+) -> ImageOutcome:
     if plan.fixed or mode == "skip":
         log.info(f"image {plan.name}: {plan.reference} (used as named, not built)")
         return ImageOutcome(plan, "named")
@@ -176,6 +214,7 @@ def _ensure_one(engine: Engine, plan: ImagePlan, mode: str, show_log: bool) -> I
     engine.build(plan, show_log, use_cache=mode != "force")
     log.info(f"image {plan.name}: built in {time.monotonic() - start:.1f} s, pushing ...")
     engine.push(plan)
+    on_pushed(plan.reference)
     seconds = time.monotonic() - start
     log.info(f"image {plan.name}: pushed {plan.reference} ({seconds:.1f} s in all)")
     return ImageOutcome(plan, "built", seconds)
@@ -190,6 +229,9 @@ def _build_failure(plan: ImagePlan, error: str, lines: Iterable[str]) -> str:
 
 def _hint(plan: ImagePlan, error: str, tail: list[str]) -> str:
     steps = [line for line in tail if line.startswith("Step ")]
+    left_out = plan.context.missing_hint(error, steps[-1] if steps else "") if plan.context else None
+    if left_out:  # a COPY of something the context leaves out on purpose
+        return left_out
     failed_step = steps[-1].lower() if steps else ""
     text = error.lower()
     if " : from " in failed_step or "pull access denied" in text or "manifest unknown" in text:

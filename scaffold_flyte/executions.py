@@ -10,13 +10,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from scaffold_flyte.errors import ExecutionError, LauncherConfigError, flyte_message, invalid_argument_advice
+from scaffold_flyte.launch_ledger import CreatedExecution, LaunchLedger
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -54,8 +56,21 @@ def check_execution_name(name: str, setting: str = "execution_name") -> None:
         )
 
 
-def with_retries(call: Callable[[], T], what: str, delays: Sequence[float] = RETRY_DELAYS) -> T:
-    """Call, retrying transient admin failures (unavailable, timeouts, internal) with backoff."""
+class Stopped(Exception):  # noqa: N818 - not an error: the launch is stopping
+    """A retry loop was told to stop (the launch is being interrupted or failed elsewhere)."""
+
+
+def with_retries(
+    call: Callable[[], T],
+    what: str,
+    delays: Sequence[float] = RETRY_DELAYS,
+    stop: threading.Event | None = None,
+) -> T:
+    """Call, retrying transient admin failures (unavailable, timeouts, internal) with backoff.
+
+    ``stop`` ends the wait between two attempts at once (Stopped): a Ctrl-C or another job's
+    failure must not sit out a backoff in a worker thread.
+    """
     from flytekit.exceptions.system import FlyteSystemException
     from flytekit.exceptions.user import FlyteTimeout
 
@@ -66,10 +81,13 @@ def with_retries(call: Callable[[], T], what: str, delays: Sequence[float] = RET
             if delay is None:
                 raise ExecutionError(
                     f"{what} failed {attempt + 1} times, the last with {type(error).__name__}: "
-                    "check that Flyte's admin is up, then launch again (names are stable: nothing is duplicated)."
+                    "check that Flyte's admin is up, then launch again."
                 ) from None
             log.warning(f"{what}: {type(error).__name__}, retrying in {delay:.1f} s")
-            time.sleep(delay)
+            if stop is None:
+                time.sleep(delay)
+            elif stop.wait(delay):
+                raise Stopped(what) from None
     raise AssertionError("unreachable")
 
 
@@ -82,18 +100,27 @@ def create_executions(
     console_url: Callable[[str], str],
     delays: Sequence[float] = RETRY_DELAYS,
     settings: tuple[str, str] = ("hydra.launcher.project", "hydra.launcher.domain"),
+    ledger: LaunchLedger | None = None,
 ) -> dict[int, Any]:
     """Create one execution per request, at most ``parallel`` at once; returns them by job number.
 
     ``literals`` are each request's inputs, already converted with the registered types
     (inputs.registered_literals), so every job was checked before the first create. Flyte's
     INVALID_ARGUMENT (an unknown project or domain, say) is not an outage: it is reported at once
-    as Flyte's message and its fix (``settings`` name the project and domain settings), and the
-    creates not started yet are dropped.
+    as Flyte's message and its fix (``settings`` name the project and domain settings).
+
+    The first failure (or a Ctrl-C) stops the rest: creates not started are dropped, retry waits
+    end at once, and the creates already in flight finish before this returns, so ``ledger``
+    then holds every execution that exists, each entered as soon as Flyte confirmed it.
     """
     from flytekit.exceptions.user import FlyteInvalidInputException
 
+    ledger = ledger or LaunchLedger()
+    stop = threading.Event()
+
     def create(request: ExecutionRequest) -> Any:
+        if stop.is_set():
+            raise Stopped(request.name)
         what = f"creating the execution of {request.label} ({request.name})"
         try:
             execution = with_retries(
@@ -102,19 +129,30 @@ def create_executions(
                 ),
                 what,
                 delays,
+                stop,
             )
         except FlyteInvalidInputException as error:
             message = flyte_message(error)
             project, domain = remote.default_project, remote.default_domain
             raise ExecutionError(invalid_argument_advice(message, what, project, domain, settings)) from None
-        log.info(f"{request.label}: execution {request.name} {console_url(request.name)}")
+        url = console_url(request.name)
+        ledger.execution_created(CreatedExecution(request.num, request.label, request.name, url))
+        log.info(f"{request.label}: execution {request.name} {url}")
         return execution
 
-    with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="execution") as pool:
-        futures = {request.num: pool.submit(create, request) for request in requests}
-        try:
-            return {num: future.result() for num, future in futures.items()}
-        except BaseException:
-            for future in futures.values():
-                future.cancel()
-            raise
+    pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="execution")
+    futures = {request.num: pool.submit(create, request) for request in requests}
+    try:
+        finished, _ = wait(futures.values(), return_when=FIRST_EXCEPTION)
+        for future in futures.values():  # in job order: the first job that failed is the one reported
+            error = future.exception() if future in finished else None
+            if error is not None:
+                raise error
+        return {num: future.result() for num, future in futures.items()}
+    except BaseException:
+        stop.set()
+        for future in futures.values():
+            future.cancel()
+        raise
+    finally:
+        pool.shutdown(wait=True)

@@ -8,6 +8,7 @@ lists every execution so nothing is lost.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -72,6 +73,7 @@ class Follower:
         self.state_requests = 0
         self.started = time.monotonic()
         self.lost: ExecutionError | None = None  # set once the admin stayed unreachable
+        self.stop = threading.Event()  # set on Ctrl-C: ends the workers' retry waits at once
 
     def result(self, num: int) -> Any:
         """Wait for job ``num``'s execution; its output, or ExecutionFailed with Flyte's error."""
@@ -80,10 +82,7 @@ class Follower:
             if self.lost is not None:
                 raise self.lost
             if self.deadline is not None and time.monotonic() > self.deadline:
-                raise ExecutionFailed(
-                    f"{item.request.label}: execution {item.request.name} did not finish within "
-                    f"hydra.launcher.timeout={self.timeout:g} s; it is still {item.phase}: {item.url}"
-                )
+                raise ExecutionFailed(self._timed_out(item))
             try:
                 self.poll_round()
             except ExecutionError as error:
@@ -93,6 +92,20 @@ class Follower:
                 time.sleep(self.poll_interval)
         return self._outcome(item)
 
+    def _timed_out(self, item: Followed) -> str:
+        """The timeout line: this job's execution, and every other one still running (they all go on)."""
+        others = [i for i in self.still_running() if i is not item]
+        also = (
+            f"; {len(others)} other execution(s) still running too: "
+            + "; ".join(f"{i.request.label}: {i.request.name} {i.phase} {i.url}" for i in others)
+            if others
+            else ""
+        )
+        return (
+            f"{item.request.label}: execution {item.request.name} did not finish within "
+            f"hydra.launcher.timeout={self.timeout:g} s; it is still {item.phase} (it goes on): {item.url}{also}"
+        )
+
     def _listing(self) -> str:
         return "; ".join(f"{i.request.label}: {i.request.name} {i.url}" for i in self.followed.values() if not i.done)
 
@@ -101,8 +114,14 @@ class Follower:
         pending = [item for item in self.followed.values() if not item.done]
         self.polls += 1
         self.state_requests += len(pending)
-        with ThreadPoolExecutor(max_workers=max(1, min(self.parallel, len(pending) or 1))) as pool:
+        pool = ThreadPoolExecutor(max_workers=max(1, min(self.parallel, len(pending) or 1)))
+        try:
             states = list(pool.map(self._state, pending))
+        except BaseException:
+            self.stop.set()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         changed = False
         for item, (phase, done) in zip(pending, states, strict=True):
             if phase != item.phase:
@@ -123,6 +142,7 @@ class Follower:
             lambda: self.remote.client.get_execution(item.execution.id),
             f"following {item.request.label} ({item.request.name})",
             self.delays,
+            self.stop,
         )
         phase = execution.closure.phase
         terminal = phase in (
@@ -209,31 +229,36 @@ class Follower:
         return [item for item in self.followed.values() if not item.done]
 
     def terminate(self, items: Sequence[Followed], cause: str) -> None:
-        """Abort each execution; one that finished meanwhile counts as done, not as an outage.
+        """Abort each execution (see terminate_executions)."""
+        ids = {item.request.name: item.execution.id for item in items}
+        terminate_executions(self.remote, ids, cause, self.delays)
 
-        flyteadmin answers TerminateExecution on a finished execution with FAILED_PRECONDITION
-        (execution_manager.go, NewAlreadyInTerminalStateError), which flytekit's client raises
-        as a plain FlyteSystemException (clients/grpc_utils/wrap_exception_interceptor.py), the
-        class it raises for outages too: only the status code behind it tells them apart.
-        """
-        import grpc
-        from flytekit.exceptions.system import FlyteSystemException
 
-        def abort(execution_id: Any) -> None:
-            try:
-                self.remote.client.terminate_execution(execution_id, cause)
-            except FlyteSystemException as error:
-                code = getattr(error.__cause__, "code", None)
-                if not (callable(code) and code() == grpc.StatusCode.FAILED_PRECONDITION):
-                    raise
+def terminate_executions(remote: Any, execution_ids: dict[str, Any], cause: str, delays: Sequence[float]) -> None:
+    """Abort each execution (ids by name); one that finished meanwhile counts as done, not as an outage.
 
-        for item in items:
-            execution_id = item.execution.id
-            with_retries(
-                lambda: abort(execution_id),  # noqa: B023 (called at once)
-                f"terminating {item.request.name}",
-                self.delays,
-            )
+    flyteadmin answers TerminateExecution on a finished execution with FAILED_PRECONDITION
+    (execution_manager.go, NewAlreadyInTerminalStateError), which flytekit's client raises
+    as a plain FlyteSystemException (clients/grpc_utils/wrap_exception_interceptor.py), the
+    class it raises for outages too: only the status code behind it tells them apart.
+    """
+    import grpc
+    from flytekit.exceptions.system import FlyteSystemException
+
+    def abort(execution_id: Any) -> None:
+        try:
+            remote.client.terminate_execution(execution_id, cause)
+        except FlyteSystemException as error:
+            code = getattr(error.__cause__, "code", None)
+            if not (callable(code) and code() == grpc.StatusCode.FAILED_PRECONDITION):
+                raise
+
+    for name, execution_id in execution_ids.items():
+        with_retries(
+            lambda: abort(execution_id),  # noqa: B023 (called at once)
+            f"terminating {name}",
+            delays,
+        )
 
 
 def _as_uri(value: Any) -> Any:
@@ -260,4 +285,4 @@ def interrupted_message(items: Sequence[Followed], terminated: bool) -> str:
     return f"Interrupted while waiting: {len(items)} execution(s) {verb}: {listing}"
 
 
-__all__ = ["ExecutionError", "ExecutionFailed", "Follower", "interrupted_message"]
+__all__ = ["ExecutionError", "ExecutionFailed", "Follower", "interrupted_message", "terminate_executions"]

@@ -21,37 +21,12 @@ from typing import Any
 
 import tomllib
 
+from scaffold_flyte.build_context import BuildContext, scan
 from scaffold_flyte.errors import ImageConfigError
 
 DEFAULT_IMAGE = "default"
 # Pinned to the versions installed here, so tasks deserialize exactly what this side serialized.
 RUNTIME_PACKAGES = ("flytekit", "flytekitplugins-omegaconf", "hydra-core", "omegaconf")
-# Never in a build context, whatever .dockerignore says: secrets, VCS, environments, outputs.
-ALWAYS_EXCLUDED = (
-    ".git",
-    ".env",
-    ".env.*",
-    "**/.env",
-    "*.pem",
-    "*.key",
-    "**/.netrc",
-    "**/.docker",
-    "**/.aws",
-    "**/.flyte",
-    ".venv",
-    "venv",
-    "**/.venv",
-    "**/__pycache__",
-    "**/*.pyc",
-    "outputs",
-    "multirun",
-    "**/outputs",
-    "**/multirun",
-    ".infra",
-    ".mypy_cache",
-    ".ruff_cache",
-    ".pytest_cache",
-)
 # https://github.com/distribution/reference: name components and tag
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _HOST = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?)"
@@ -109,6 +84,7 @@ class ImagePlan:
     context_files: tuple[str, ...]  # relative paths under context_dir that go into the build
     files: tuple[tuple[str, str], ...] = field(default=())  # generated files: (name, text)
     tag: str = ""
+    context: BuildContext | None = None  # what of context_dir is sent and what is left out (a user's Dockerfile)
 
     @property
     def name(self) -> str:
@@ -234,8 +210,9 @@ def plan_image(spec: ImageSpec, launch_dir: Path, code: tuple[tuple[str, str], .
         path = _existing_file(spec, "dockerfile", "Dockerfile", launch_dir)
         dockerfile = path.read_text()
         context_dir = path.parent
-        files = tuple(sorted(context_paths(context_dir, dockerfile_name=path.name)))
-        plan = ImagePlan(spec=spec, dockerfile=dockerfile, context_dir=context_dir, context_files=files)
+        context = context_paths(context_dir, dockerfile_name=path.name)
+        files = context.files
+        plan = ImagePlan(spec, dockerfile, context_dir=context_dir, context_files=files, context=context)
         digest_parts: dict[str, Any] = {"context": _files_digest(context_dir, files)}
     else:
         requirements = resolved_requirements(spec, launch_dir)
@@ -260,12 +237,22 @@ def plan_image(spec: ImageSpec, launch_dir: Path, code: tuple[tuple[str, str], .
 def validate_spec(spec: ImageSpec) -> None:
     """Refuse an image name that is not a valid reference, before anything is built."""
     if spec.image is not None:
-        repository, _, tag = spec.image.rpartition(":") if _has_tag(spec.image) else (spec.image, "", "")
-        if not REPOSITORY_RE.match(repository) or (tag and not TAG_RE.match(tag)):
+        setting = f"hydra.launcher.images.{spec.name}.image"
+        repository, tag, digest = split_reference(spec.image)
+        if digest is not None and not _digest_ok(digest):
+            raise ImageConfigError(
+                f"image '{spec.name}': '{spec.image}' has a malformed digest '{digest}' (a digest is sha256: and "
+                f"64 lower-case hex digits, as `docker images --digests` shows it): fix {setting}."
+            )
+        if not REPOSITORY_RE.match(repository) or (tag is not None and not TAG_RE.match(tag)):
             raise ImageConfigError(
                 f"image '{spec.name}': '{spec.image}' is not a valid image reference "
-                "(lower-case [registry/]name[:tag]): fix hydra.launcher.images."
-                f"{spec.name}.image."
+                f"(lower-case [registry/]name:tag or [registry/]name@sha256:<digest>): fix {setting}."
+            )
+        if tag is None and digest is None:
+            raise ImageConfigError(
+                f"image '{spec.name}': '{spec.image}' names no tag or digest, so what runs would change with the "
+                f"registry's 'latest': fix {setting} to {spec.image}:<tag> or {spec.image}@sha256:<digest>."
             )
         return
     if not spec.registry:
@@ -280,8 +267,34 @@ def validate_spec(spec: ImageSpec) -> None:
         )
 
 
+def split_reference(reference: str) -> tuple[str, str | None, str | None]:
+    """``[registry/]name[:tag][@digest]`` as (repository, tag, digest), the grammar of distribution/reference.
+
+    The digest follows the last ``@``; a tag is a ``:`` in the last path component (a registry's
+    ``:port`` is not). flytekit's ImageConfig keeps ``name:tag@digest`` whole: its ``fqn`` is
+    ``name:tag`` and the registered image is the reference unchanged.
+    """
+    name, at, digest = reference.rpartition("@")
+    if not at:
+        name, digest = reference, ""
+    tag = None
+    if _has_tag(name):
+        name, _, tag = name.rpartition(":")
+    return name, tag, digest if at else None
+
+
 def _has_tag(reference: str) -> bool:
+    """Whether ``reference`` (without its digest) ends in ``:tag``: a ``:`` in its last path component."""
     return ":" in reference.rsplit("/", 1)[-1]
+
+
+_DIGEST_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}  # the algorithms Docker's reference package accepts
+
+
+def _digest_ok(digest: str) -> bool:
+    algorithm, _, hex_digits = digest.partition(":")
+    length = _DIGEST_LENGTHS.get(algorithm)
+    return length is not None and re.fullmatch(f"[0-9a-f]{{{length}}}", hex_digits) is not None
 
 
 def image_names_used(tasks: Iterable[Any]) -> dict[str, list[str]]:
@@ -305,15 +318,11 @@ def check_task_images(tasks: Iterable[Any], configured: Iterable[str]) -> None:
             )
 
 
-def context_paths(root: Path, dockerfile_name: str = "Dockerfile") -> set[str]:
-    """Files of ``root`` that go into a build: .dockerignore honoured, secrets and outputs never."""
-    from docker.utils.build import exclude_paths
-
-    patterns = list(ALWAYS_EXCLUDED)
-    ignore = root / ".dockerignore"
-    if ignore.is_file():
-        patterns += [p.strip() for p in ignore.read_text().splitlines() if p.strip() and not p.startswith("#")]
-    return {p for p in exclude_paths(str(root), patterns, dockerfile=dockerfile_name) if (root / p).is_file()}
+def context_paths(root: Path, dockerfile_name: str = "Dockerfile") -> BuildContext:
+    """The build context of ``root``, a Dockerfile's folder: .dockerignore honoured, credentials never
+    (scaffold_flyte.build_context). Its ``files`` are exactly what is sent beside the Dockerfile, and
+    what the tag's digest covers."""
+    return scan(root, dockerfile_name)
 
 
 def _files_digest(root: Path, files: Iterable[str]) -> str:

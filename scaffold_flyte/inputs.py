@@ -1,12 +1,22 @@
-"""Split config: a workflow's inputs, filled from a job's config by name.
+"""Split config: a workflow's inputs, filled from a job's config by name, and turned into Flyte literals.
 
 An input ``model: DictConfig`` takes the config's ``model`` node, an input named ``cfg`` or
 ``config`` takes the whole config (unless the config has a key of that name), and any other input
 (``str``, ``int``, a file path) takes the value under its name. Each task then receives only its
 part of the config, so Flyte's cache hits per sub-config.
 
-Values are checked here, before anything runs, for what the OmegaConf type transformer cannot carry
-between tasks: a failure inside flytekit's serialization would surface mid-run as a traceback.
+Everything is checked here, while planning (before any build, upload, RPC or job), for every job
+of a sweep: a ``???`` or an interpolation that does not resolve anywhere in an input, keys the
+OmegaConf type transformer cannot carry, and then each value is turned into its Flyte literal with
+flytekit's TypeEngine and the workflow's own input types, exactly as flytekit does when the
+workflow runs. A value of the wrong shape would otherwise fail inside flytekit, locally once other
+jobs have run, remotely once the code is registered or other jobs' executions exist, as a long
+traceback; here it is one line naming the job, the input, the config key and the fix.
+
+Inputs that carry data by reference (files, directories, pickled values, data frames) are not
+converted: their literal is made by uploading the data (locally, by copying it into flytekit's
+sandbox), which planning must not do. A ``FlyteFile`` or ``FlyteDirectory`` input is checked for
+what it will need instead: a path of a file (a directory) that exists, or a URI.
 """
 
 from __future__ import annotations
@@ -14,14 +24,17 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import os
+import types
 import typing
+from collections.abc import Iterator
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from scaffold_flyte.errors import ConfigInputError, RegistrationError, UnsupportedConfigError
+from scaffold_flyte.errors import ConfigInputError, RegistrationError, ScaffoldFlyteError, UnsupportedConfigError
 
 WHOLE_CONFIG_NAMES = ("cfg", "config")
+WHOLE_CONFIG = "<whole config>"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,18 +61,29 @@ def input_specs(entity: Any) -> list[InputSpec]:
 
 
 def workflow_inputs(entity: Any, cfg: DictConfig, where: str = "") -> dict[str, Any]:
-    """The keyword arguments that run ``entity`` on ``cfg``.
+    """The keyword arguments that run ``entity`` on ``cfg``, each checked down to its Flyte literal.
 
     ``where`` names the job in error messages (``"job #3 (lr=0.1)"``), since one bad job of a sweep
     stops the whole launch before anything runs.
     """
+    return planned_inputs(entity, cfg, where)[0]
+
+
+def planned_inputs(entity: Any, cfg: DictConfig, where: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
+    """The keyword arguments that run ``entity`` on ``cfg``, and the Flyte literals they make.
+
+    The literals are flytekit's own (``TypeEngine.to_literal`` with the workflow's input types);
+    an input that carries data by reference (a file, a directory) has none: it is checked, not
+    converted, since converting it uploads the data.
+    """
+    literal_types = _literal_types(entity)
     kwargs: dict[str, Any] = {}
+    literals: dict[str, Any] = {}
     for spec in input_specs(entity):
-        if spec.name in cfg:
-            value = _select(cfg, spec.name)
-            key = spec.name
+        if spec.name in cfg or OmegaConf.is_missing(cfg, spec.name):  # `in` is False for a ??? value
+            node, key = cfg._get_node(spec.name), spec.name
         elif spec.name in WHOLE_CONFIG_NAMES:
-            value, key = cfg, "<whole config>"
+            node, key = cfg, WHOLE_CONFIG
         elif not spec.required:
             continue  # the Python default applies
         else:
@@ -67,8 +91,18 @@ def workflow_inputs(entity: Any, cfg: DictConfig, where: str = "") -> dict[str, 
                 f"{_prefix(where)}workflow input '{spec.name}' has no config node '{spec.name}': add "
                 f"'{spec.name}:' to your config, or override it with +{spec.name}=<value>."
             )
-        kwargs[spec.name] = convert_value(spec, value, key, where)
-    return kwargs
+        check_complete(node, "" if key == WHOLE_CONFIG else key, spec.name, where)
+        value = cfg if key == WHOLE_CONFIG else _select(cfg, key)
+        try:
+            kwargs[spec.name] = convert_value(spec, value, key, where, node)
+        except ScaffoldFlyteError:
+            raise
+        except Exception as error:  # noqa: BLE001 - OmegaConf's and dataclasses' own errors, told in one line
+            raise ConfigInputError(_refusal(spec, key, node, where, _reason(error))) from None
+        literal = input_literal(spec, kwargs[spec.name], literal_types.get(spec.name), key, node, where)
+        if literal is not None:
+            literals[spec.name] = literal
+    return kwargs, literals
 
 
 def _select(cfg: DictConfig, key: str) -> Any:
@@ -78,10 +112,18 @@ def _select(cfg: DictConfig, key: str) -> Any:
     return cfg[key]
 
 
-def convert_value(spec: InputSpec, value: Any, key: str, where: str = "") -> Any:
-    """Turn a config value into what the input's type expects (DictConfig stays a DictConfig)."""
+def convert_value(spec: InputSpec, value: Any, key: str, where: str = "", node: Any = None) -> Any:
+    """Turn a config value into what the input's type expects (DictConfig stays a DictConfig).
+
+    ``node`` is the config node ``value`` was read from: errors show it as written.
+    """
     target = spec.python_type
     origin = typing.get_origin(target) or target
+    written = value if node is None else node
+    if origin is DictConfig and not isinstance(value, DictConfig) and value is not None:
+        raise ConfigInputError(_refusal(spec, key, written, where))
+    if origin in SCALARS and isinstance(value, (DictConfig, ListConfig)):
+        raise ConfigInputError(_refusal(spec, key, written, where))
     if isinstance(value, DictConfig):
         if origin is DictConfig:
             check_transferable(value, key, where)
@@ -91,15 +133,13 @@ def convert_value(spec: InputSpec, value: Any, key: str, where: str = "") -> Any
         return OmegaConf.to_container(value, resolve=True)
     if isinstance(value, ListConfig):
         if origin is ListConfig:
+            check_transferable(value, key, where)
             return value
         return OmegaConf.to_container(value, resolve=True)
     if _is_path_type(origin) and isinstance(value, str) and "://" not in value:
         return _absolute_path(value)
     if origin in SCALARS and not _fits(value, origin):
-        raise ConfigInputError(
-            f"{_prefix(where)}workflow input '{spec.name}' expects {origin.__name__}, but config '{key}' "
-            f"is {value!r} ({type(value).__name__}): set {key}=<{origin.__name__}>."
-        )
+        raise ConfigInputError(_refusal(spec, key, written, where))
     if origin is float:
         return float(value)  # `seconds=20` on the command line is an int; Flyte's float input wants a float
     return value
@@ -117,29 +157,268 @@ def _fits(value: Any, scalar: type) -> bool:
     return isinstance(value, scalar)
 
 
-def check_transferable(cfg: DictConfig, key: str, where: str = "") -> None:
-    """Refuse keys the OmegaConf transformer cannot flatten (a dot in a key, a non-string key)."""
-    for bad_key, path in _bad_keys(cfg, key):
+# -- complete: no ??? and no interpolation that fails ---------------------------------------------
+
+
+def check_complete(node: Any, path: str, name: str, where: str = "") -> None:
+    """Refuse a ``???`` or an interpolation that does not resolve anywhere in ``node`` (input ``name``).
+
+    The OmegaConf transformer carries a ``???`` to the task as it is (the task then fails, or
+    worse, runs on the string "???"), and resolves interpolations only when it serializes: both
+    are found here, with the full dotted path of the key.
+    """
+    shown = path or "the whole config"
+    if node._is_missing():
+        raise ConfigInputError(
+            f"{_prefix(where)}config '{shown}' is ??? (a mandatory value that was never given), and workflow input "
+            f"'{name}' takes it: set {path or '<key>'}=<value> on the command line or in your config."
+        )
+    if node._is_interpolation():
+        try:
+            node = node._dereference_node()
+        except Exception as error:  # noqa: BLE001 - a missing key, a ??? target, a resolver that raises
+            raise ConfigInputError(
+                f"{_prefix(where)}config '{shown}' = {node._value()} does not resolve ({_reason(error)}), and "
+                f"workflow input '{name}' takes it: point the interpolation at a key that has a value, or set "
+                f"{path or '<key>'}=<value>."
+            ) from None
+        check_complete(node, path, name, where)
+        return
+    if isinstance(node, (DictConfig, ListConfig)) and not node._is_none():
+        keys = list(node) if isinstance(node, DictConfig) else range(len(node))
+        for child in keys:
+            child_path = f"{path}[{child}]" if isinstance(node, ListConfig) else _join(path, child)
+            check_complete(node._get_node(child), child_path, name, where)
+
+
+# -- transferable: keys the OmegaConf transformer can flatten -------------------------------------
+
+
+def check_transferable(cfg: DictConfig | ListConfig, key: str, where: str = "") -> None:
+    """Refuse keys the OmegaConf transformer cannot flatten (a dot in a key, a non-string key),
+    in the node and in every node under it, lists' items included."""
+    for bad_key, path in _bad_keys(cfg, "" if key == WHOLE_CONFIG else key):
         if isinstance(bad_key, str):
             fix = f"rename '{bad_key}' without dots (e.g. '{bad_key.replace('.', '_')}')"
         else:
             fix = f"use a string key such as '{bad_key}' in quotes"
+        at = f"at '{path}'" if path else "at the top of the config"
         raise UnsupportedConfigError(
-            f"{_prefix(where)}config key {bad_key!r} at '{path}' cannot be passed to a Flyte task "
+            f"{_prefix(where)}config key {bad_key!r} {at} cannot be passed to a Flyte task "
             f"(the OmegaConf transformer needs string keys without dots): {fix}."
         )
 
 
-def _bad_keys(cfg: DictConfig, path: str) -> typing.Iterator[tuple[Any, str]]:
-    for k in cfg:
-        if not isinstance(k, str) or "." in k:
-            yield k, path
-            continue
-        if OmegaConf.is_missing(cfg, k):
-            continue
-        child = cfg._get_node(k)
-        if isinstance(child, DictConfig) and not child._is_none():
-            yield from _bad_keys(child, f"{path}.{k}")
+def _bad_keys(node: Any, path: str) -> Iterator[tuple[Any, str]]:
+    if node._is_missing() or node._is_none():
+        return
+    if node._is_interpolation():
+        try:
+            node = node._dereference_node()
+        except Exception:  # noqa: BLE001 - check_complete names it; nothing to flatten here
+            return
+    if isinstance(node, DictConfig):
+        for k in node:
+            if not isinstance(k, str) or "." in k:
+                yield k, path
+                continue
+            yield from _bad_keys(node._get_node(k), _join(path, k))
+    elif isinstance(node, ListConfig):
+        for index in range(len(node)):
+            yield from _bad_keys(node._get_node(index), f"{path}[{index}]")
+
+
+# -- literals ------------------------------------------------------------------------------------
+
+
+def input_literal(spec: InputSpec, value: Any, literal_type: Any, key: str, node: Any, where: str = "") -> Any:
+    """``value`` as the Flyte literal of the input's type, made as flytekit makes it when the workflow runs.
+
+    Converted in the current (local) FlyteContext: nothing is sent anywhere. None for an input
+    that carries data by reference, which is checked instead (see ``check_data_input``).
+    """
+    from flytekit.core.context_manager import FlyteContextManager
+    from flytekit.core.type_engine import TypeEngine
+
+    try:
+        if literal_type is None:
+            literal_type = TypeEngine.to_literal_type(spec.python_type)
+        if _carries_data(spec.python_type, literal_type):
+            check_data_input(spec, value, key, node, where)
+            return None
+        return TypeEngine.to_literal(FlyteContextManager.current_context(), value, spec.python_type, literal_type)
+    except ScaffoldFlyteError:
+        raise
+    except Exception as error:  # noqa: BLE001 - every transformer raises its own kind
+        raise ConfigInputError(_refusal(spec, key, node, where, _reason(error))) from None
+
+
+def check_data_input(spec: InputSpec, value: Any, key: str, node: Any, where: str = "") -> None:
+    """A file or directory input: a URI, or the path of a file (a directory) that exists.
+
+    Only these two are checked: a URI's object is not looked up (that needs the storage's
+    credentials; the task reads it), and data nested in a list, a dict or a dataclass, or a
+    pickled value, is left to flytekit, as converting it would upload it.
+    """
+    kind = _path_kind(spec.python_type)
+    if kind is None or value is None:
+        return
+    if not isinstance(value, (str, os.PathLike)):
+        raise ConfigInputError(_refusal(spec, key, node, where))
+    path = os.fspath(value)
+    if "://" in path:
+        return
+    shown = f"config '{key}' names {path}"
+    if not os.path.exists(path):
+        problem = "which does not exist"
+    elif kind == "file" and not os.path.isfile(path):
+        problem = "which is a directory, not a file"
+    elif kind == "directory" and not os.path.isdir(path):
+        problem = "which is a file, not a directory"
+    else:
+        return
+    raise ConfigInputError(
+        f"{_prefix(where)}workflow input '{spec.name}' expects {_expected(spec.python_type)}, but {shown}, "
+        f"{problem}: set {key}=<path of a {kind}, or a URI> (a relative path is taken from where you launch)."
+    )
+
+
+def _literal_types(entity: Any) -> dict[str, Any]:
+    """The workflow's own literal types by input name, as flytekit compiled its interface."""
+    interface = getattr(entity, "interface", None)
+    variables = getattr(interface, "inputs", None) or {}
+    return {name: variable.type for name, variable in variables.items()}
+
+
+def _carries_data(python_type: Any, literal_type: Any) -> bool:
+    """Whether making the literal uploads data: a blob (file, directory, pickle), a data frame, a
+    schema anywhere in the literal type, or a path type anywhere in the Python type (a dataclass's
+    fields' files are uploaded too, though its literal type is a plain struct)."""
+    return _literal_carries_data(literal_type) or _python_carries_data(python_type, set())
+
+
+def _literal_carries_data(literal_type: Any) -> bool:
+    if literal_type is None:
+        return False
+    if literal_type.blob is not None or literal_type.structured_dataset_type is not None:
+        return True
+    if literal_type.schema is not None:
+        return True
+    if literal_type.union_type is not None:
+        return any(_literal_carries_data(variant) for variant in literal_type.union_type.variants)
+    return _literal_carries_data(literal_type.collection_type) or _literal_carries_data(literal_type.map_value_type)
+
+
+def _python_carries_data(python_type: Any, seen: set[int]) -> bool:
+    if id(python_type) in seen:
+        return False
+    seen.add(id(python_type))
+    if isinstance(python_type, type) and issubclass(python_type, os.PathLike):
+        return True
+    if any(_python_carries_data(arg, seen) for arg in typing.get_args(python_type)):
+        return True
+    if dataclasses.is_dataclass(python_type) and isinstance(python_type, type):
+        try:
+            hints = typing.get_type_hints(python_type)
+        except Exception:  # noqa: BLE001 - unresolvable annotations: flytekit decides
+            return False
+        return any(_python_carries_data(hint, seen) for hint in hints.values())
+    return False
+
+
+def _path_kind(python_type: Any) -> str | None:
+    """``file`` or ``directory`` for a FlyteFile or FlyteDirectory input (also Optional, Annotated), else None."""
+    from flytekit.types.directory import FlyteDirectory
+    from flytekit.types.file import FlyteFile
+
+    origin = typing.get_origin(python_type)
+    if origin is typing.Annotated:
+        return _path_kind(typing.get_args(python_type)[0])
+    if origin is typing.Union or origin is types.UnionType:
+        kinds = {_path_kind(arg) for arg in typing.get_args(python_type) if arg is not type(None)}
+        return kinds.pop() if len(kinds) == 1 else None
+    if isinstance(python_type, type) and issubclass(python_type, FlyteFile):  # FlyteFile["csv"] is a subclass
+        return "file"
+    if isinstance(python_type, type) and issubclass(python_type, FlyteDirectory):
+        return "directory"
+    return None
+
+
+# -- one line per refusal ------------------------------------------------------------------------
+
+
+def _refusal(spec: InputSpec, key: str, given: Any, where: str, reason: str = "") -> str:
+    """``<job>: workflow input 'x' expects <type>, but config 'k' is <value> (<kind>)[ (<why>)]: <fix>.``
+
+    ``given`` is the config node (or value) as the config has it: an interpolation is shown as
+    written, never as its resolved value (which may come from the environment).
+    """
+    because = f" ({reason})" if reason else ""
+    where_key = "the whole config" if key == WHOLE_CONFIG else f"config '{key}'"
+    return (
+        f"{_prefix(where)}workflow input '{spec.name}' expects {_expected(spec.python_type)}, but {where_key} is "
+        f"{_given(given)}{because}: {_fix(spec.python_type, key)}."
+    )
+
+
+def _expected(python_type: Any) -> str:
+    origin = typing.get_origin(python_type) or python_type
+    if origin is DictConfig:
+        return "a config node (DictConfig)"
+    if origin is ListConfig:
+        return "a list (ListConfig)"
+    kind = _path_kind(python_type)
+    if kind is not None:
+        return f"the path of a {kind} ({_type_text(python_type)})"
+    return _type_text(python_type)
+
+
+def _type_text(python_type: Any) -> str:
+    if isinstance(python_type, type) and typing.get_origin(python_type) is None:
+        return python_type.__name__
+    return str(python_type).replace("typing.", "")
+
+
+def _given(given: Any) -> str:
+    """A config value as the user wrote it, and its kind: ``3 (int)``, ``{'lr': 0.1} (a config node)``."""
+    if isinstance(given, (DictConfig, ListConfig)) or hasattr(given, "_is_interpolation"):
+        if given._is_interpolation():
+            return f"{given._value()} (an interpolation)"
+        if isinstance(given, DictConfig):
+            return "None" if given._is_none() else f"{_short(given)} (a config node)"
+        if isinstance(given, ListConfig):
+            return "None" if given._is_none() else f"{_short(given)} (a list)"
+        given = given._value()
+    kind = "a list" if isinstance(given, (list, tuple)) else "a config node" if isinstance(given, dict) else None
+    return f"{_short(given)} ({kind or type(given).__name__})"
+
+
+def _fix(python_type: Any, key: str) -> str:
+    target = "<key>" if key == WHOLE_CONFIG else key
+    origin = typing.get_origin(python_type) or python_type
+    if origin is DictConfig:
+        return f"make '{target}' a config node (keys under '{target}:' in your config, or {target}.<name>=<value>)"
+    if origin in SCALARS:
+        return f"set {target}=<{origin.__name__}>"
+    kind = _path_kind(python_type)
+    if kind is not None:
+        return f"set {target}=<path of a {kind}, or a URI>"
+    if origin in (list, ListConfig):
+        return f"set {target}=[<item>, ...] with items of the type {_type_text(python_type)} holds"
+    if dataclasses.is_dataclass(origin) and isinstance(origin, type):
+        return f"give '{target}' the fields of {origin.__name__} with values of their types"
+    return f"set {target} to a value of type {_type_text(python_type)}"
+
+
+def _reason(error: BaseException) -> str:
+    """An exception's message on one line: OmegaConf's first line (its others repeat the key and the node type)."""
+    lines = str(error).strip().splitlines() or [type(error).__name__]
+    first = lines[0] if "full_key:" in str(error) else " ".join(" ".join(lines).split())
+    return first if len(first) <= 200 else f"{first[:197]}..."
+
+
+def _join(path: str, key: Any) -> str:
+    return f"{path}.{key!s}" if path else str(key)
 
 
 def _is_path_type(python_type: Any) -> bool:
@@ -160,33 +439,6 @@ def _absolute_path(value: str) -> str:
 
 def _prefix(where: str) -> str:
     return f"{where}: " if where else ""
-
-
-def refuse_env_values(cfg: DictConfig, inputs: dict[str, Any], where: str) -> None:
-    """Refuse inputs holding ${oc.env:...}: as execution inputs they would be sent, and stored, in plain text."""
-    for name in inputs:
-        node = cfg if name not in cfg else cfg._get_node(name)
-        for path, expression in env_interpolations(node, name if name in cfg else ""):
-            raise ConfigInputError(
-                f"{where}: config '{path}' reads the environment ({expression}); as an execution input its value "
-                "would be sent and stored in plain text: read it inside the task (os.environ or a Flyte secret), "
-                "or set hydra.launcher.allow_env_inputs=true."
-            )
-
-
-def env_interpolations(node: Any, path: str) -> list[tuple[str, str]]:
-    found = []
-    if isinstance(node, DictConfig):
-        for key in node:
-            found += env_interpolations(node._get_node(key), f"{path}.{key!s}" if path else str(key))
-    elif isinstance(node, ListConfig):
-        for index in range(len(node)):
-            found += env_interpolations(node._get_node(index), f"{path}[{index}]")
-    elif node is not None and node._is_interpolation():
-        raw = str(node._value())
-        if "oc.env" in raw or "${env:" in raw:
-            found.append((path, raw))
-    return found
 
 
 # -- against a registered launch plan -------------------------------------------------------------

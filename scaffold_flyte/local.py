@@ -13,8 +13,11 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+import scaffold_flyte.temp_files  # noqa: F401 - removes flytekit's temp folders at exit
 from scaffold_flyte.discovery import MainWorkflow, find_main_workflow
+from scaffold_flyte.errors import ScaffoldFlyteError
 from scaffold_flyte.inputs import workflow_inputs
+from scaffold_flyte.task_failure import local_task_failure
 
 
 def run(cfg: DictConfig, workflow: str | None = None, module: str | None = None) -> Any:
@@ -34,5 +37,14 @@ def run(cfg: DictConfig, workflow: str | None = None, module: str | None = None)
 
 def run_workflow(main: MainWorkflow, cfg: DictConfig, where: str = "") -> Any:
     """Run ``main`` locally on the inputs split from ``cfg``."""
-    kwargs = workflow_inputs(main.workflow, cfg, where)
-    return main.workflow(**kwargs)
+    return call_workflow(main, workflow_inputs(main.workflow, cfg, where), where)
+
+
+def call_workflow(main: MainWorkflow, inputs: dict[str, Any], where: str = "") -> Any:
+    """Run ``main`` locally on ``inputs``; a task that raises is told in a few lines (task_failure.py)."""
+    try:
+        return main.workflow(**inputs)
+    except ScaffoldFlyteError:
+        raise
+    except Exception as error:
+        raise local_task_failure(error, where) from error

@@ -22,12 +22,14 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+import scaffold_flyte.temp_files  # noqa: F401 - removes flytekit's temp folders at exit
 from scaffold_flyte.connection import first_call, make_remote, resolve_connection
 from scaffold_flyte.discovery import find_main_workflow, stable_names
+from scaffold_flyte.environment_values import refuse_env_values
 from scaffold_flyte.errors import RegistrationError
 from scaffold_flyte.executions import ExecutionRequest, check_execution_name, create_executions
 from scaffold_flyte.follow import Follower
-from scaffold_flyte.inputs import refuse_env_values, registered_literals, workflow_inputs
+from scaffold_flyte.inputs import registered_literals, workflow_inputs
 from scaffold_flyte.registration import fetch_launch_plan, registered_launch_plan
 
 
@@ -75,7 +77,7 @@ def execute(
     label = f"{main.name}@{version}"
     inputs = workflow_inputs(main.workflow, cfg, label)
     if not allow_env_inputs:
-        refuse_env_values(cfg, inputs, label)
+        refuse_env_values(main.workflow, cfg, label)
     connection = resolve_connection(endpoint, insecure, project, domain)
     remote = make_remote(connection)
     registered = first_call(connection, lambda: registered_launch_plan(remote, main, connection, version))

@@ -7,29 +7,27 @@ unreachable admin) stops it before the first build, upload or registration.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
-import signal
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from scaffold_flyte.connection import Connection, first_call, make_remote, resolve_connection
 from scaffold_flyte.discovery import MainWorkflow, app_dir, entities_under, stable_names
 from scaffold_flyte.docker_engine import Engine, ensure_images
-from scaffold_flyte.errors import LauncherConfigError, RegistrationError
-from scaffold_flyte.executions import ExecutionRequest, create_executions, execution_name
-from scaffold_flyte.follow import Follower, interrupted_message
+from scaffold_flyte.environment_values import refuse_env_values
+from scaffold_flyte.errors import ExecutionError, LauncherConfigError, RegistrationError, ScaffoldFlyteError
+from scaffold_flyte.executions import RETRY_DELAYS, ExecutionRequest, create_executions, execution_name
+from scaffold_flyte.follow import Follower, interrupted_message, terminate_executions
 from scaffold_flyte.images import ImagePlan
-from scaffold_flyte.inputs import refuse_env_values, registered_literals, workflow_inputs
+from scaffold_flyte.inputs import registered_literals, workflow_inputs
+from scaffold_flyte.launch_ledger import BUILDING, CREATING, FOLLOWING, REGISTERING, LaunchLedger
 from scaffold_flyte.plan import plan_images
 from scaffold_flyte.registration import (
     CodeBundle,
@@ -41,6 +39,7 @@ from scaffold_flyte.registration import (
     serialization_settings,
     upload_bundle,
 )
+from scaffold_flyte.registry import check_named_images
 from scaffold_flyte.settings import FlyteLauncherConf
 
 log = logging.getLogger(__name__)
@@ -71,6 +70,7 @@ class RemotePlan:
         ]
         for plan in self.images:
             lines.append(f"image      {plan.name}: {plan.reference} ({image_actions.get(plan.name, '?')})")
+            lines += [f"context    {plan.name}: {plan.context.describe()}"] if plan.context else []
         for request in self.requests:
             shown = ", ".join(f"{k}={_short(v)}" for k, v in request.inputs.items())
             lines.append(f"execution  {request.label}: {request.name} inputs: {shown}")
@@ -106,74 +106,150 @@ def plan_remote(
         task_cfg = job.task_config
         inputs = workflow_inputs(main.workflow, task_cfg, job.label)
         if not settings.allow_env_inputs:
-            refuse_env_values(task_cfg, inputs, job.label)
+            refuse_env_values(main.workflow, task_cfg, job.label)
+        inputs = {name: _resolved(value) for name, value in inputs.items()}
         requests.append(ExecutionRequest(job.num, job.label, execution_name(sweep_key, job.num), inputs))
     return RemotePlan(main, connection, images, bundle, version, requests, settings)
 
 
-def act(plan: RemotePlan, jobs: list[Any], run_job_for: Any) -> list[Any]:
+def act(plan: RemotePlan, jobs: list[Any], run_job_for: Any, ledger: LaunchLedger) -> list[Any]:
     """Build what is missing, register what is not registered, create the executions, follow them.
 
     The first call to Flyte asks whether the version is registered, before any build: it tells
     whether Flyte is reachable at all, and a registered version's inputs are checked against
-    every job then too.
+    every job then too. ``ledger`` hears of everything made on the way, so a Ctrl-C at any step,
+    or a failure while creating executions, ends in one line naming all that exists.
     """
     settings = plan.settings
     remote = make_remote(plan.connection)
-    registered = _registered(remote, plan)
-    if settings.build != "skip":
-        engine = Engine()
-        if settings.show_dockerfile:
-            for image in plan.images:
-                log.info(f"Dockerfile of image {image.name}:\n{image.dockerfile}")
-        ensure_images(engine, plan.images, settings.build, settings.max_parallel_builds, settings.build_log)
-    launch_plan, literals = registered or _register(remote, plan)
-    executions = create_executions(
-        remote, launch_plan, plan.requests, literals, settings.max_parallel_executions, plan.connection.console_url
-    )
-    follower = Follower(
-        remote,
-        plan.main,
-        executions,
-        plan.requests,
-        plan.connection.console_url,
-        parallel=settings.max_parallel_executions,
-        poll_interval=settings.poll_interval,
-        timeout=settings.timeout,
-    )
-    by_num = {request.num: request for request in plan.requests}
-
-    def job_function(num: int, cfg: DictConfig) -> Any:
-        request = by_num[num]
-        _write_record(plan, request)
-        if not settings.wait:
-            return {"execution": request.name, "url": plan.connection.console_url(request.name)}
-        return follower.result(num)
-
+    follower: Follower | None = None
     try:
-        with ctrl_c_interrupts():
-            returns = [run_job_for(job, functools.partial(job_function, job.num)) for job in jobs]
+        registered = _registered(remote, plan)
+        if settings.build != "skip":
+            ledger.now(BUILDING)
+            engine = Engine()
+            if settings.show_dockerfile:
+                for image in plan.images:
+                    log.info(f"Dockerfile of image {image.name}:\n{image.dockerfile}")
+            ensure_images(
+                engine,
+                plan.images,
+                settings.build,
+                settings.max_parallel_builds,
+                settings.build_log,
+                on_pushed=ledger.image_pushed,
+            )
+        else:
+            check_named_images(plan.images)  # nothing built: each must be in its registry already
+        ledger.now(REGISTERING)
+        launch_plan, literals = registered or _register(remote, plan, ledger)
+        ledger.now(CREATING)
+        executions = _create(remote, plan, jobs, run_job_for, ledger, launch_plan, literals)
+        ledger.now(FOLLOWING)
+        follower = Follower(
+            remote,
+            plan.main,
+            executions,
+            plan.requests,
+            plan.connection.console_url,
+            parallel=settings.max_parallel_executions,
+            poll_interval=settings.poll_interval,
+            timeout=settings.timeout,
+        )
+        returns = [run_job_for(job, functools.partial(_job_function, plan, follower, job.num)) for job in jobs]
         if settings.wait:
             log.info(follower.summary())
         return returns
     except KeyboardInterrupt:
-        running = follower.still_running()
-        if settings.terminate_on_interrupt:
-            follower.terminate(running, "interrupted by the user (Ctrl-C)")
-        raise LauncherConfigError(interrupted_message(running, settings.terminate_on_interrupt)) from None
+        raise LauncherConfigError(_interrupted(remote, plan, jobs, run_job_for, ledger, follower)) from None
 
 
-@contextlib.contextmanager
-def ctrl_c_interrupts() -> Iterator[None]:
-    """Ctrl-C raises KeyboardInterrupt while waiting (flytekit's own handler would just exit(1))."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+def _job_function(plan: RemotePlan, follower: Follower | None, num: int, cfg: DictConfig) -> Any:
+    """What one Hydra job of a remote launch does: record its execution, then wait for it (or not)."""
+    request = next(r for r in plan.requests if r.num == num)
+    _write_record(plan, request)
+    if follower is None or not plan.settings.wait:
+        return {"execution": request.name, "url": plan.connection.console_url(request.name)}
+    return follower.result(num)
+
+
+def _create(
+    remote: Any,
+    plan: RemotePlan,
+    jobs: list[Any],
+    run_job_for: Any,
+    ledger: LaunchLedger,
+    launch_plan: Any,
+    literals: dict[int, dict[str, Any]],
+) -> dict[int, Any]:
+    """Create every job's execution; when one cannot be created, account for those that were.
+
+    Their job folders get their record as usual, and the error lists each with its URL. A new
+    launch gets new execution names, so it does not pick these up: the message says so.
+    """
+    settings = plan.settings
     try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+        return create_executions(
+            remote,
+            launch_plan,
+            plan.requests,
+            literals,
+            settings.max_parallel_executions,
+            plan.connection.console_url,
+            ledger=ledger,
+        )
+    except ScaffoldFlyteError as error:
+        failure = str(error).rstrip(".")
+        if not ledger.created:
+            raise ExecutionError(f"{failure}. No execution was created.") from None
+        _record_created(plan, jobs, run_job_for, ledger)
+        raise ExecutionError(
+            f"{failure}. What exists: {ledger.what_exists()}. Their job folders have {RECORD_FILE}; a new launch "
+            "creates new executions for every job, so terminate these first if you relaunch the sweep."
+        ) from None
+
+
+def _record_created(plan: RemotePlan, jobs: list[Any], run_job_for: Any, ledger: LaunchLedger) -> None:
+    """Give each job whose execution exists its Hydra job folder and record, as a launch that does not wait does."""
+    for job in jobs:
+        if job.num in ledger.created:
+            run_job_for(job, functools.partial(_job_function, plan, None, job.num))
+
+
+def _interrupted(
+    remote: Any,
+    plan: RemotePlan,
+    jobs: list[Any],
+    run_job_for: Any,
+    ledger: LaunchLedger,
+    follower: Follower | None,
+) -> str:
+    """The Ctrl-C line: what exists because of this launch, after terminating its executions if asked to."""
+    terminate = plan.settings.terminate_on_interrupt
+    if follower is not None:
+        running = follower.still_running()
+        if terminate:
+            follower.terminate(running, "interrupted by the user (Ctrl-C)")
+        return interrupted_message(running, terminate)
+    created = ledger.executions()
+    verb = "created"
+    if created:
+        if terminate:
+            ids = {execution.name: _execution_id(plan, execution.name) for execution in created}
+            terminate_executions(remote, ids, "interrupted by the user (Ctrl-C)", RETRY_DELAYS)
+            verb = "created and terminated"
+        else:
+            verb = "created, still running (set hydra.launcher.terminate_on_interrupt=true to stop them)"
+        _record_created(plan, jobs, run_job_for, ledger)
+    not_launched = len(plan.requests) - len(created)
+    tail = f"; {not_launched} job(s) not launched" if created and not_launched else ""
+    return f"Interrupted while {ledger.step}: {ledger.what_exists(verb)}{tail}."
+
+
+def _execution_id(plan: RemotePlan, name: str) -> Any:
+    from flytekit.models.core.identifier import WorkflowExecutionIdentifier
+
+    return WorkflowExecutionIdentifier(plan.connection.project, plan.connection.domain, name)
 
 
 def dry_run(plan: RemotePlan) -> None:
@@ -214,11 +290,13 @@ def _registered(remote: Any, plan: RemotePlan) -> tuple[Any, dict[int, dict[str,
     return launch_plan, literals
 
 
-def _register(remote: Any, plan: RemotePlan) -> tuple[Any, dict[int, dict[str, Any]]]:
+def _register(remote: Any, plan: RemotePlan, ledger: LaunchLedger) -> tuple[Any, dict[int, dict[str, Any]]]:
     """Upload the bundle (unless the code is baked in) and register; the new launch plan and the literals."""
+    ledger.registration_started(f"{plan.main.name} version {plan.version}")
     bundle_url = None if plan.settings.bake_code else upload_bundle(remote, plan.bundle, plan.connection)
     settings = serialization_settings(plan.connection, plan.images, plan.version, app_dir(plan.main), bundle_url)
     register(remote, plan.main, settings)
+    ledger.registration_done(f"{plan.main.name} version {plan.version}")
     log.info(f"registered {plan.main.name} version {plan.version}")
     launch_plan = fetch_launch_plan(remote, plan.main, plan.version)
     return launch_plan, _literals(remote, launch_plan, plan)
@@ -245,6 +323,17 @@ def _write_record(plan: RemotePlan, request: ExecutionRequest) -> None:
         "inputs": sorted(request.inputs),
     }
     (folder / RECORD_FILE).write_text(OmegaConf.to_yaml(OmegaConf.create(record)))
+
+
+def _resolved(value: Any) -> Any:
+    """A config node with its interpolations resolved now, while this job's HydraConfig is set.
+
+    The node is the job's own copy (SweepJob.task_config). Left unresolved, ``${hydra:job.num}``
+    would be resolved when the literal is made, after planning, under the last job's HydraConfig.
+    """
+    if isinstance(value, (DictConfig, ListConfig)):
+        OmegaConf.resolve(value)
+    return value
 
 
 def _code_files(app_dir: Path, bundle: CodeBundle) -> tuple[tuple[str, str], ...]:

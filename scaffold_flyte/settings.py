@@ -2,7 +2,8 @@
 
 Hydra registers these through hydra_plugins/flyte_launcher/config.py at every start, so this
 module imports nothing beyond the standard library. Every field has a one-line comment: with
-``python main.py --cfg hydra -p hydra.launcher`` the config documents itself.
+``python main.py --cfg hydra -p hydra.launcher`` the config documents itself. Hydra checks the
+types; names added with ``+``, image settings and ranges are checked at launch (launcher_settings.py).
 """
 
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ class ImageConf:
     build_args: Dict[str, str] = field(default_factory=dict)  # noqa: UP006
     # target platform, e.g. linux/amd64; null: the engine's own
     platform: Optional[str] = None  # noqa: UP045
-    # a fixed, already pushed image reference: used as is, never built
+    # a fixed, already pushed image reference (repo:tag, repo@sha256:..., repo:tag@sha256:...): used as is, never built
     image: Optional[str] = None  # noqa: UP045
 
 
@@ -60,13 +61,13 @@ class FlyteLauncherConf:
     dry_run: bool = False
     # wait for the executions and hand their outputs to Hydra; false: return ids and URLs at once
     wait: bool = True
-    # executions created (and polled) at once
+    # executions created (and polled) at once (1 or more)
     max_parallel_executions: int = 8
     # allow ${oc.env:...} values in execution inputs (they are sent, and stored, in plain text)
     allow_env_inputs: bool = False
-    # seconds between two polls of the executions' state
+    # seconds between two polls of the executions' state (above 0)
     poll_interval: float = 2.0
-    # give up waiting after this many seconds (the executions go on); null: no limit
+    # give up waiting after this many seconds, above 0 (the executions go on); null: no limit
     timeout: Optional[float] = None  # noqa: UP045
     # on Ctrl-C while waiting, terminate the executions still running (default: leave them running)
     terminate_on_interrupt: bool = False
@@ -75,9 +76,9 @@ class FlyteLauncherConf:
     # fields (typed Any, so +hydra.launcher.images.gpu.registry=... can add one; checked at launch)
     images: Dict[str, Any] = field(default_factory=lambda: {"default": ImageConf()})  # noqa: UP006
     # auto: build and push images whose tag the registry lacks; force: rebuild all, layer cache off;
-    # skip: build nothing, use the images as named
+    # skip: build nothing, use the images as named (each must be in its registry: asked before registering)
     build: str = "auto"
-    # images built and pushed at once
+    # images built and pushed at once (1 or more)
     max_parallel_builds: int = 2
     # print each image's Dockerfile before building
     show_dockerfile: bool = False

@@ -9,7 +9,6 @@ Hydra's own ``run_job``: its folder, ``.hydra/`` files, log, callbacks and JobRe
 from __future__ import annotations
 
 import copy
-import dataclasses
 import functools
 import logging
 import shutil
@@ -19,14 +18,19 @@ from pathlib import Path
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
-from hydra.core.utils import JobReturn, configure_log, filter_overrides, run_job, setup_globals
+from hydra.core.utils import JobReturn, JobStatus, configure_log, filter_overrides, run_job, setup_globals
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, open_dict
 
-from scaffold_flyte.discovery import MainWorkflow, find_main_workflow_or_none, module_of
+import scaffold_flyte.temp_files  # noqa: F401 - removes flytekit's temp folders at exit
+from scaffold_flyte.discovery import MainWorkflow, launcher_workflow, module_of
 from scaffold_flyte.errors import LauncherConfigError
 from scaffold_flyte.inputs import workflow_inputs
-from scaffold_flyte.settings import BUILD_MODES, MODES, FlyteLauncherConf, ImageConf
+from scaffold_flyte.interrupts import ctrl_c_interrupts
+from scaffold_flyte.launch_ledger import PLANNING, RUNNING_LOCALLY, LaunchLedger
+from scaffold_flyte.launcher_settings import launcher_settings
+from scaffold_flyte.local import call_workflow
+from scaffold_flyte.settings import FlyteLauncherConf
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +70,12 @@ def launch_sweep(
     configure_log(config.hydra.hydra_logging, config.hydra.verbose)
     Path(str(config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
 
-    jobs = sweep_jobs(hydra_context, config, job_overrides, initial_job_idx)
-    main = find_main_workflow_or_none(module_of(task_function), settings.workflow)
+    with ctrl_c_interrupts():
+        try:
+            jobs = sweep_jobs(hydra_context, config, job_overrides, initial_job_idx)
+            main = launcher_workflow(task_function, settings.workflow)
+        except KeyboardInterrupt:
+            raise LauncherConfigError(f"Interrupted while {PLANNING}: nothing was run.") from None
 
     def run(job: SweepJob, function: Callable[[DictConfig], Any]) -> JobReturn:
         log.info(f"\t{job.label}")
@@ -81,39 +89,10 @@ def launch_sweep(
         configure_log(config.hydra.hydra_logging, config.hydra.verbose)
         return result
 
-    if settings.mode == "local":
-        return _launch_local(main, task_function, jobs, run)
-    return _launch_remote(settings, main, jobs, run, config, task_function)
-
-
-def launcher_settings(config: DictConfig) -> FlyteLauncherConf:
-    """``hydra.launcher`` as the settings dataclass, with its enumerations checked."""
-    _check_image_settings(config.hydra.launcher.get("images") or {})
-    node = OmegaConf.merge(OmegaConf.structured(FlyteLauncherConf), config.hydra.launcher)
-    settings = OmegaConf.to_object(node)
-    assert isinstance(settings, FlyteLauncherConf)
-    if settings.mode not in MODES:
-        raise LauncherConfigError(
-            f"hydra.launcher.mode={settings.mode} is not a mode: use hydra.launcher.mode=local or =remote."
-        )
-    if settings.build not in BUILD_MODES:
-        raise LauncherConfigError(
-            f"hydra.launcher.build={settings.build} is not a build mode: use auto (build what the registry lacks), "
-            "force or skip."
-        )
-    return settings
-
-
-def _check_image_settings(images: Any) -> None:
-    """Each image takes ImageConf's fields only: a typo must not silently fall back to a default."""
-    known = {f.name for f in dataclasses.fields(ImageConf)}
-    for name in images:
-        unknown = sorted(set(images[name] or {}) - known)
-        if unknown:
-            raise LauncherConfigError(
-                f"hydra.launcher.images.{name} has no setting {', '.join(unknown)}: its settings are "
-                f"{', '.join(sorted(known))}."
-            )
+    with ctrl_c_interrupts():
+        if settings.mode == "local":
+            return _launch_local(main, task_function, jobs, run)
+        return _launch_remote(settings, main, jobs, run, config, task_function)
 
 
 def sweep_jobs(
@@ -146,18 +125,37 @@ def _launch_local(
     """
     what = f"workflow {main.name}" if main else "no workflow in the module: running the Hydra task function"
     log.info(f"Flyte launcher (local): {len(jobs)} job(s), {what}")
-    if main is None:
-        return [run(job, task_function) for job in jobs]
-    inputs = {}
-    for job in jobs:
-        HydraConfig.instance().set_config(job.config)  # configs may interpolate ${hydra:...}
-        inputs[job.num] = workflow_inputs(main.workflow, job.task_config, job.label)
-    return [run(job, functools.partial(_run_locally, main, inputs[job.num])) for job in jobs]
+    inputs: dict[int, dict[str, Any]] = {}
+    try:
+        if main is not None:
+            for job in jobs:
+                HydraConfig.instance().set_config(job.config)  # configs may interpolate ${hydra:...}
+                inputs[job.num] = workflow_inputs(main.workflow, job.task_config, job.label)
+    except KeyboardInterrupt:
+        raise LauncherConfigError(f"Interrupted while {PLANNING}: no job was run.") from None
+    returns: list[JobReturn] = []
+    try:
+        for job in jobs:
+            function = task_function if main is None else functools.partial(_run_locally, main, inputs[job.num], job)
+            returns.append(run(job, function))
+    except KeyboardInterrupt:
+        raise LauncherConfigError(_interrupted_locally(jobs, returns)) from None
+    return returns
 
 
-def _run_locally(main: MainWorkflow, inputs: dict[str, Any], cfg: DictConfig) -> Any:
+def _run_locally(main: MainWorkflow, inputs: dict[str, Any], job: SweepJob, cfg: DictConfig) -> Any:
     """The job's function under run_job: the workflow on the inputs split up front (``cfg`` is the same config)."""
-    return main.workflow(**inputs)
+    return call_workflow(main, inputs, job.label)
+
+
+def _interrupted_locally(jobs: list[SweepJob], returns: list[JobReturn]) -> str:
+    """The Ctrl-C line of a local sweep: the job that was running, and where the finished ones are."""
+    running = jobs[len(returns)]
+    finished = ", ".join(f"#{job.num}" for job in jobs[: len(returns)])
+    done = f"job(s) {finished} finished (their folders are in {jobs[0].config.hydra.sweep.dir})" if finished else ""
+    left = len(jobs) - len(returns) - 1
+    parts = [f"{running.label} was running", done, f"{left} job(s) not started" if left else ""]
+    return f"Interrupted while {RUNNING_LOCALLY}: " + "; ".join(p for p in parts if p) + "."
 
 
 def _launch_remote(
@@ -176,19 +174,33 @@ def _launch_remote(
 
         main = wrap_hydra_app(task_function, module_of(task_function), has_blob_storage(settings.storage))
     workdir = remote_launch.new_workdir()
+    ledger = LaunchLedger()
     try:
-        plan = remote_launch.plan_remote(
-            settings, main, jobs, str(config.hydra.sweep.dir), Path(config.hydra.runtime.cwd), workdir
-        )
+        try:
+            plan = remote_launch.plan_remote(
+                settings, main, jobs, str(config.hydra.sweep.dir), Path(config.hydra.runtime.cwd), workdir
+            )
+        except KeyboardInterrupt:
+            raise LauncherConfigError(f"Interrupted while {PLANNING}: {ledger.what_exists()}.") from None
         if settings.dry_run:
             remote_launch.dry_run(plan)
-            return [run(job, functools.partial(_planned, plan, job.num)) for job in jobs]
+            return [_planned(plan, job) for job in jobs]
         log.info(f"Flyte launcher (remote): {len(jobs)} job(s), workflow {main.name}, version {plan.version}")
-        return remote_launch.act(plan, jobs, run)
+        return remote_launch.act(plan, jobs, run, ledger)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _planned(plan: Any, num: int, cfg: DictConfig) -> dict[str, Any]:
-    request = next(r for r in plan.requests if r.num == num)
-    return {"dry_run": True, "execution": request.name, "version": plan.version, "inputs": sorted(request.inputs)}
+def _planned(plan: Any, job: SweepJob) -> JobReturn:
+    """A dry run's JobReturn: what the job would launch. No job ran, so no job folder, log or callback."""
+    request = next(r for r in plan.requests if r.num == job.num)
+    value = {"dry_run": True, "execution": request.name, "version": plan.version, "inputs": sorted(request.inputs)}
+    return JobReturn(
+        overrides=list(job.overrides),
+        cfg=job.task_config,
+        hydra_cfg=job.config,
+        working_dir=str(Path.cwd()),
+        task_name=str(job.config.hydra.job.name),
+        status=JobStatus.COMPLETED,
+        _return_value=value,
+    )

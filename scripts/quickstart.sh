@@ -24,12 +24,15 @@ cd "$example"
 echo "== 2. a remote sweep (against the test stand-in for Flyte's admin API)"
 export SCAFFOLD_INFRA_PIDS=""
 standin_pid=""
+standin_log=""
 cleanup() {
   if [ -n "$standin_pid" ]; then kill "$standin_pid" 2>/dev/null || true; wait "$standin_pid" 2>/dev/null || true; fi
+  if [ -n "$standin_log" ]; then rm -f "$standin_log"; fi
   bash "$root/scripts/infra.sh" down
 }
 trap cleanup EXIT
-eval "$(bash "$root/scripts/infra.sh" up)"
+infra_env=$(bash "$root/scripts/infra.sh" up)  # a failing `up` stops here (set -e), not hidden inside eval
+eval "$infra_env"
 
 standin_log=$(mktemp)
 (cd "$root" && exec "$python" -m tests.flyte_standin) >"$standin_log" 2>&1 &

@@ -12,7 +12,8 @@ bin=$(dirname "$python")
 
 export SCAFFOLD_INFRA_PIDS=""
 trap 'bash scripts/infra.sh down' EXIT
-eval "$(bash scripts/infra.sh up)"
+infra_env=$(bash scripts/infra.sh up)  # a failing `up` stops here (set -e), not hidden inside eval
+eval "$infra_env"
 
 echo "== ruff"
 "$bin/ruff" check .

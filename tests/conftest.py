@@ -31,6 +31,16 @@ def hydra_version_base_restored() -> Iterator[None]:
     instance.version_base = saved
 
 
+@pytest.fixture(autouse=True)
+def no_hydra_config_left() -> Iterator[None]:
+    """A test that ran Hydra in-process leaves its HydraConfig set, and with it another test's
+    runtime.cwd for every relative path the next test resolves: each test starts without one."""
+    from hydra.core.hydra_config import HydraConfig
+
+    yield
+    HydraConfig.instance().cfg = None
+
+
 @pytest.fixture(scope="module")
 def client() -> Any:
     """The Docker engine's client: skips outside CI when the engine, registry or base image is missing."""

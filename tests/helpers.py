@@ -55,14 +55,17 @@ def run_app(
 
 def no_build_remote(endpoint: str) -> list[str]:
     """Overrides for a remote launch that builds nothing (a fixed, named image) and does not wait:
-    enough to test registration and execution creation against a stand-in without Docker."""
+    enough to test registration and execution creation against a stand-in without Docker. The image
+    is pushed to the test registry first (build=skip checks that the registry has it)."""
+    from tests import infra
+
     return [
         "-m",
         "hydra/launcher=flyte",
         f"hydra.launcher.endpoint={endpoint}",
         "hydra.launcher.insecure=true",
         "hydra.launcher.build=skip",
-        "+hydra.launcher.images.default.image=localhost:5000/fixed:1",
+        f"+hydra.launcher.images.default.image={infra.fixed_image()}",
         "hydra.launcher.wait=false",
     ]
 

@@ -6,9 +6,12 @@ them skips when they are not there; under CI=true that is a failure, never a ski
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -64,3 +67,80 @@ def manifest_digest(repository: str, tag: str) -> str | None:
         if error.code == 404:
             return None
         raise
+
+
+FIXED_REPOSITORY, FIXED_TAG = "fixed", "1"
+FIXED_IMAGE = f"{REGISTRY_NAME}/{FIXED_REPOSITORY}:{FIXED_TAG}"  # helpers.no_build_remote's named image
+
+
+def push_tiny_image(repository: str, tag: str) -> str:
+    """Push a one-file image straight through the registry's HTTP API (no engine); its manifest digest.
+
+    Enough for a ``build=skip`` launch to find it in the registry; nothing can run in it. Pushing
+    the same content again is a no-op for the registry, so this is idempotent.
+    """
+    import gzip
+    import hashlib
+    import io
+    import tarfile
+
+    def sha(data: bytes) -> str:
+        return f"sha256:{hashlib.sha256(data).hexdigest()}"
+
+    tar = io.BytesIO()
+    with tarfile.open(fileobj=tar, mode="w") as archive:
+        info = tarfile.TarInfo("scaffold-fixed-image")
+        info.size, info.mtime = 3, 0
+        archive.addfile(info, io.BytesIO(b"ok\n"))
+    layer = gzip.compress(tar.getvalue(), mtime=0)
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {},
+            "rootfs": {"type": "layers", "diff_ids": [sha(tar.getvalue())]},
+        }
+    ).encode()
+    for blob in (layer, config):
+        start = urllib.request.Request(f"http://{REGISTRY}/v2/{repository}/blobs/uploads/", method="POST")
+        with urllib.request.urlopen(start, timeout=10) as response:
+            location = urllib.parse.urljoin(f"http://{REGISTRY}/", response.headers["Location"])
+        separator = "&" if "?" in location else "?"
+        put = urllib.request.Request(f"{location}{separator}digest={sha(blob)}", data=blob, method="PUT")
+        put.add_header("Content-Type", "application/octet-stream")
+        urllib.request.urlopen(put, timeout=30).close()
+    media = "application/vnd.docker.distribution.manifest.v2+json"
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": media,
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": len(config),
+                "digest": sha(config),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "size": len(layer),
+                    "digest": sha(layer),
+                }
+            ],
+        }
+    ).encode()
+    put = urllib.request.Request(f"http://{REGISTRY}/v2/{repository}/manifests/{tag}", data=manifest, method="PUT")
+    put.add_header("Content-Type", media)
+    urllib.request.urlopen(put, timeout=30).close()
+    return sha(manifest)
+
+
+@functools.cache
+def fixed_image() -> str:
+    """FIXED_IMAGE, pushed once per test process when the registry runs.
+
+    Without a registry it is not pushed: a ``build=skip`` launch then warns that it cannot check
+    the image and goes on, which is what the tests using it need.
+    """
+    with contextlib.suppress(OSError):
+        push_tiny_image(FIXED_REPOSITORY, FIXED_TAG)
+    return FIXED_IMAGE

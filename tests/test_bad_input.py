@@ -11,6 +11,30 @@ from tests.helpers import APPS, EXAMPLES, run_app
 
 SPLIT = EXAMPLES / "split_config"
 LOCAL_SWEEP = ["-m", "hydra/launcher=flyte_local"]
+# a remote launch's plan only: a dry run builds, uploads and calls nothing, so the endpoint need not exist
+REMOTE_DRY = [
+    "-m",
+    "hydra/launcher=flyte",
+    "hydra.launcher.endpoint=127.0.0.1:1",
+    "hydra.launcher.insecure=true",
+    "hydra.launcher.build=skip",
+    "+hydra.launcher.images.default.image=localhost:5000/fixed:1",
+    "hydra.launcher.dry_run=true",
+]
+SCALE = [*LOCAL_SWEEP, "hydra.launcher.workflow=scale"]
+NOT_A_NODE = (
+    "workflow input 'evaluate' expects a config node (DictConfig), but config 'evaluate' is 3 (int): make 'evaluate' "
+    "a config node (keys under 'evaluate:' in your config, or evaluate.<name>=<value>)."
+)
+NO_TRAIN_EPOCHS = (
+    "job #1 (model.epochs=$\\{train.epochs\\}): config 'model.epochs' = ${train.epochs} does not resolve (Interpolation "
+    "key 'train.epochs' not found), and workflow input 'model' takes it: point the interpolation at a key that has a "
+    "value, or set model.epochs=<value>."
+)
+EPOCHS_MISSING = (
+    "config 'model.epochs' is ??? (a mandatory value that was never given), and workflow input 'model' takes it: "
+    "set model.epochs=<value> on the command line or in your config."
+)
 
 CASES = [
     pytest.param(SPLIT, ["nosuch=1"], "To append to your config use +nosuch=1", id="unknown-override"),
@@ -79,6 +103,61 @@ CASES = [
         ["-m", "hydra/launcher=flyte", "hydra.launcher.mode=elsewhere"],
         "hydra.launcher.mode=elsewhere is not a mode: use hydra.launcher.mode=local or =remote.",
         id="unknown-mode",
+    ),
+    # inputs that flytekit could not turn into literals: found while planning, before any job, build or RPC
+    pytest.param(SPLIT, ["evaluate=3"], NOT_A_NODE, id="scalar-for-a-config-node"),
+    pytest.param(
+        SPLIT, [*REMOTE_DRY, "evaluate=3"], f"job #0 (evaluate=3): {NOT_A_NODE}", id="scalar-for-a-node-remote"
+    ),
+    pytest.param(
+        APPS / "two_workflows",
+        [*SCALE, "x=1,[1,2]"],
+        "job #1 (x=[1,2]): workflow input 'x' expects int, but config 'x' is [1, 2] (a list): set x=<int>.",
+        id="list-for-a-scalar-sweep",
+    ),
+    pytest.param(
+        APPS / "two_workflows",
+        [*REMOTE_DRY, "hydra.launcher.workflow=scale", "x={a:1}"],
+        "job #0 (x={a:1}): workflow input 'x' expects int, but config 'x' is {'a': 1} (a config node): set x=<int>.",
+        id="dict-for-a-scalar-remote",
+    ),
+    pytest.param(
+        SPLIT,
+        ["+model.extra=[{a.b:1}]"],
+        "config key 'a.b' at 'model.extra[0]' cannot be passed to a Flyte task (the OmegaConf transformer needs string "
+        "keys without dots): rename 'a.b' without dots (e.g. 'a_b').",
+        id="dotted-key-in-a-list",
+    ),
+    pytest.param(
+        SPLIT,
+        [*REMOTE_DRY, "+model.extra=[{1:1}]"],
+        "job #0 (+model.extra=[{1:1}]): config key 1 at 'model.extra[0]' cannot be passed to a Flyte task (the "
+        "OmegaConf transformer needs string keys without dots): use a string key such as '1' in quotes.",
+        id="non-string-key-in-a-list-remote",
+    ),
+    pytest.param(SPLIT, [*LOCAL_SWEEP, "model.epochs=5,${train.epochs}"], NO_TRAIN_EPOCHS, id="missing-key-sweep"),
+    pytest.param(SPLIT, [*REMOTE_DRY, "model.epochs=5,${train.epochs}"], NO_TRAIN_EPOCHS, id="missing-key-remote"),
+    pytest.param(SPLIT, ["model.epochs=???"], EPOCHS_MISSING, id="missing-value"),
+    pytest.param(
+        SPLIT,
+        [*REMOTE_DRY, "model.epochs=???"],
+        f"job #0 (model.epochs=???): {EPOCHS_MISSING}",
+        id="missing-value-remote",
+    ),
+    pytest.param(
+        APPS / "two_workflows",
+        [*SCALE, "x=???"],
+        "job #0 (x=???): config 'x' is ??? (a mandatory value that was never given), and workflow input 'x' takes it: "
+        "set x=<value> on the command line or in your config.",
+        id="missing-value-of-a-scalar-input",
+    ),
+    pytest.param(
+        EXAMPLES / "config_and_data",
+        [*REMOTE_DRY, "measurements=data/measurements.csv,nope.csv"],
+        "job #1 (measurements=nope.csv): workflow input 'measurements' expects the path of a file (FlyteFile), but "
+        f"config 'measurements' names {EXAMPLES / 'config_and_data' / 'nope.csv'}, which does not exist: set "
+        "measurements=<path of a file, or a URI> (a relative path is taken from where you launch).",
+        id="missing-file-remote",
     ),
 ]
 

@@ -11,6 +11,7 @@ import pytest
 from hydra.core.utils import JobStatus
 from omegaconf import OmegaConf
 
+from scaffold_flyte.task_failure import LocalTaskFailed
 from tests.helpers import APPS, EXAMPLES, CaptureJobReturns, load_app, multirun, run_app
 
 LOCAL = ["hydra/launcher=flyte", "hydra.launcher.mode=local"]
@@ -94,10 +95,11 @@ def test_the_launcher_runs_the_workflow_not_the_function_body(tmp_path: Path) ->
 @pytest.mark.usefixtures("hydra_restore_singletons")
 def test_a_failing_task_fails_its_job_only(tmp_path: Path) -> None:
     returns, error = multirun(APPS / "failing", "failing_main", [*LOCAL, "value=1,2,3"], tmp_path)
-    assert isinstance(error, ValueError)  # Hydra's sweeper re-raises it once all jobs ran
+    # Hydra's sweeper re-raises it once all jobs ran: a few lines naming the task, the user's error as its cause
+    assert isinstance(error, LocalTaskFailed) and isinstance(error.__cause__, ValueError)
     assert [j.status for j in returns] == [JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.COMPLETED]
     assert [returns[0].return_value, returns[2].return_value] == [10, 30]
     failure = returns[1]._return_value
-    assert isinstance(failure, ValueError)
-    assert "value 2 is not allowed" in str(failure)
-    assert "failing_main.check_value" in str(failure)  # names the task that raised
+    assert isinstance(failure, LocalTaskFailed)
+    assert str(failure).startswith("job #1 (value=2): task check_value failed: ValueError: value 2 is not allowed")
+    assert "failing_main.check_value" in str(failure.__cause__)  # flytekit's own message names the task

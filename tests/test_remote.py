@@ -361,7 +361,7 @@ def test_named_image_is_built_and_its_task_runs_in_it(standin: StandIn, home: Pa
         pytest.param(
             EXAMPLES / "split_config",
             ["+hydra.launcher.images.default.regsitry=typo"],
-            "hydra.launcher.images.default has no setting regsitry",
+            "hydra.launcher.images.default has no setting 'regsitry'",
             id="unknown-image-setting",
         ),
         pytest.param(

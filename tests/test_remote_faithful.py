@@ -127,11 +127,16 @@ def test_an_image_gone_from_the_registry_fails_its_task_with_the_pull_error(
     urllib.request.urlopen(request, timeout=10).close()
     assert infra.manifest_digest(repository, tag) is None
 
-    # a second cluster, where the same version registers without building (build=skip)
+    # a second cluster: build=skip finds the image missing and registers nothing there ...
     other = StandIn(client)
     try:
+        refused = launch(app, [*remote(other, "gone"), "hydra.launcher.build=skip"], home)
+        assert refused.returncode != 0 and f"{repository}:" in refused.stderr
+        assert "is not in its registry" in refused.stderr
+        assert other.registered() == []
+        # ... while the image named as a fixed one (never looked up) registers, and its pull fails
         records = tmp_path / "returns.jsonl"
-        result = launch(app, [*remote(other, "gone"), "hydra.launcher.build=skip"], home, records)
+        result = launch(app, [*remote(other, "gone"), f"+hydra.launcher.images.default.image={image}"], home, records)
         assert result.returncode != 0
         (job,) = recorded(records)
         assert "ImagePullBackOff" in job["value"] and image in job["value"]

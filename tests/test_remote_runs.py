@@ -57,17 +57,21 @@ def test_a_dictconfig_output_comes_back_as_a_dictconfig(standin: StandIn, home: 
     assert jobs[1]["value"] == {"name": "tiny", "doubled": 0.5, "layers": [8, 16]}
 
 
-def test_a_wait_bound_fails_the_job_and_names_the_execution(standin: StandIn, home: Path, tmp_path: Path) -> None:
+def test_a_wait_bound_fails_the_jobs_and_names_every_execution_still_running(
+    standin: StandIn, home: Path, tmp_path: Path
+) -> None:
     records = tmp_path / "returns.jsonl"
-    args = remote(standin, "slow", "seconds=20", "hydra.launcher.timeout=3")
+    args = remote(standin, "slow", "seconds=20,21", "hydra.launcher.timeout=3")
     result = run_app(APPS / "slow", *args, *record_overrides(records), home=home)
     assert result.returncode != 0
-    (job,) = recorded(records)
-    assert job["status"] == "FAILED"
-    assert "did not finish within hydra.launcher.timeout=3 s" in job["value"]
-    (name,) = standin.executions()
-    assert name in job["value"]
-    assert standin.executions()[name].phase in (Phase.RUNNING, Phase.QUEUED)  # it goes on
+    first, second = recorded(records)
+    assert first["status"] == second["status"] == "FAILED"
+    assert "did not finish within hydra.launcher.timeout=3 s" in first["value"]
+    names = sorted(standin.executions())
+    assert len(names) == 2
+    assert all(name in first["value"] for name in names)  # the first timeout lists every execution still running
+    assert "1 other execution(s) still running too: job #1 (seconds=21)" in first["value"]
+    assert all(standin.executions()[n].phase in (Phase.RUNNING, Phase.QUEUED) for n in names)  # they go on
 
 
 def test_admin_lost_while_waiting_lists_the_executions(standin: StandIn, home: Path, tmp_path: Path) -> None:
