@@ -37,7 +37,7 @@ from typing import Any, cast
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from scaffold_flyte.errors import ConfigInputError
-from scaffold_flyte.inputs import WHOLE_CONFIG_NAMES, input_specs, workflow_inputs
+from scaffold_flyte.inputs import WHOLE_CONFIG_NAMES, input_specs, planned_inputs
 
 _MAX_DEPTH = 200  # a deeper value is a cycle (a dataclass that holds itself), not a config
 
@@ -160,7 +160,7 @@ def _resolve(entity: Any, cfg: DictConfig, where: str) -> dict[tuple[str, str], 
                 leaves[("config", path)] = value
     failure: str | None = None
     try:
-        inputs = workflow_inputs(entity, fresh, where)
+        inputs = planned_inputs(entity, fresh, where, with_literals=False)[0]  # the job converted already
     except Exception as error:  # noqa: BLE001 - whatever the inputs fail with under this environment
         inputs, failure = {}, _failure(error)
     for name, value in inputs.items():

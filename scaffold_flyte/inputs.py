@@ -69,14 +69,17 @@ def workflow_inputs(entity: Any, cfg: DictConfig, where: str = "") -> dict[str, 
     return planned_inputs(entity, cfg, where)[0]
 
 
-def planned_inputs(entity: Any, cfg: DictConfig, where: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
+def planned_inputs(
+    entity: Any, cfg: DictConfig, where: str = "", with_literals: bool = True
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The keyword arguments that run ``entity`` on ``cfg``, and the Flyte literals they make.
 
     The literals are flytekit's own (``TypeEngine.to_literal`` with the workflow's input types);
     an input that carries data by reference (a file, a directory) has none: it is checked, not
-    converted, since converting it uploads the data.
+    converted, since converting it uploads the data. ``with_literals=False`` skips that step (the
+    costly one) for a caller that has converted this job already and only needs the values.
     """
-    literal_types = _literal_types(entity)
+    literal_types = _literal_types(entity) if with_literals else {}
     kwargs: dict[str, Any] = {}
     literals: dict[str, Any] = {}
     for spec in input_specs(entity):
@@ -99,6 +102,8 @@ def planned_inputs(entity: Any, cfg: DictConfig, where: str = "") -> tuple[dict[
             raise
         except Exception as error:  # noqa: BLE001 - OmegaConf's and dataclasses' own errors, told in one line
             raise ConfigInputError(_refusal(spec, key, node, where, _reason(error))) from None
+        if not with_literals:
+            continue
         literal = input_literal(spec, kwargs[spec.name], literal_types.get(spec.name), key, node, where)
         if literal is not None:
             literals[spec.name] = literal
