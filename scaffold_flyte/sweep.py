@@ -70,13 +70,6 @@ def launch_sweep(
     configure_log(config.hydra.hydra_logging, config.hydra.verbose)
     Path(str(config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
 
-    with ctrl_c_interrupts():
-        try:
-            jobs = sweep_jobs(hydra_context, config, job_overrides, initial_job_idx)
-            main = launcher_workflow(task_function, settings.workflow)
-        except KeyboardInterrupt:
-            raise LauncherConfigError(f"Interrupted while {PLANNING}: nothing was run.") from None
-
     def run(job: SweepJob, function: Callable[[DictConfig], Any]) -> JobReturn:
         log.info(f"\t{job.label}")
         result = run_job(
@@ -90,6 +83,11 @@ def launch_sweep(
         return result
 
     with ctrl_c_interrupts():
+        try:
+            jobs = sweep_jobs(hydra_context, config, job_overrides, initial_job_idx)
+            main = launcher_workflow(task_function, settings.workflow)
+        except KeyboardInterrupt:
+            raise LauncherConfigError(f"Interrupted while {PLANNING}: nothing was run.") from None
         if settings.mode == "local":
             return _launch_local(main, task_function, jobs, run)
         return _launch_remote(settings, main, jobs, run, config, task_function)
