@@ -10,10 +10,14 @@ import pytest
 @pytest.fixture(autouse=True)
 def private_flyte_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """In-process tests run workflows locally: keep flytekit's local cache out of the user's HOME."""
+    from flytekit.configuration.file import get_config_file
+
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("FLYTE_LOCAL_CACHE_ENABLED", "false")
+    get_config_file.cache_clear()  # flytekit finds its config file once per process (lru_cache): per HOME here
     yield
+    get_config_file.cache_clear()
 
 
 @pytest.fixture(autouse=True)

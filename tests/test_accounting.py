@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import grpc
+from flyteidl.core import execution_pb2
 from omegaconf import OmegaConf
 
 from tests import infra
@@ -145,21 +146,23 @@ def test_ctrl_c_while_creating_lists_and_records_what_was_created(standin: Stand
 
 
 def test_ctrl_c_while_creating_can_terminate_what_was_created(standin: StandIn, home: Path) -> None:
+    # a real image and a task that naps, so the execution created is still running when terminated
     standin.faults.fail_next("CreateExecution", times=1000, after=1)
     args = [
-        *no_build_remote(standin.endpoint),
+        *remote(standin, "interrupt", "seconds=60,61"),
         "hydra.launcher.max_parallel_executions=1",
         "hydra.launcher.terminate_on_interrupt=true",
-        "x=1,2",
     ]
-    launch = Launch(APPS / "slow_build", args, home)
-    launch.wait_for("retrying in", timeout=120)
+    launch = Launch(APPS / "slow", args, home)
+    launch.wait_for("retrying in", timeout=600)
     output = launch.interrupt(timeout=30)
     assert launch.process.returncode != 0
     (name,) = standin.executions()
     line = _interrupted_line(output)
-    assert f"1 execution(s) created and terminated: job #0 (x=1): {name}" in line
+    assert f"1 execution(s) created and terminated: job #0 (seconds=60): {name}" in line
     assert standin.calls.get("TerminateExecution") == 1
+    standin.wait_idle(60)
+    assert standin.executions()[name].phase == execution_pb2.WorkflowExecution.ABORTED
 
 
 def test_a_create_that_fails_for_good_lists_the_executions_created(standin: StandIn, home: Path) -> None:
