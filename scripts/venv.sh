@@ -12,7 +12,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "installing scaffold-flyte and its dependencies into $venv ..." >&2
-  "$venv/bin/pip" install -q --disable-pip-version-check -e "$root[test]" \
+  "$venv/bin/pip" install -q --disable-pip-version-check -e "$root[test,examples]" \
     --config-settings editable_mode=compat 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2) >&2
   echo "$want" > "$stamp"
 fi
