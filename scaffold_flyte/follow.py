@@ -203,19 +203,29 @@ class Follower:
         return [self.task_names.get(node_id, node_id) for node_id in failed]
 
     def _cache_report(self, item: Followed) -> str:
-        """Which tasks ran and which Flyte served from its cache, from the node executions."""
+        """Which tasks ran, which Flyte served from its cache and which a recovery took over
+        from the execution it recovers (node phase RECOVERED), from the node executions."""
         from flyteidl.core.catalog_pb2 import CACHE_DISABLED, CACHE_HIT
+        from flytekit.models.core.execution import NodeExecutionPhase
 
         cached: list[str] = []
         ran: list[str] = []
+        recovered: list[str] = []
         for node_id, node in self._nodes(item).items():
             if node_id not in self.task_names:
                 continue
             metadata = node.closure.task_node_metadata
             status = metadata.cache_status if metadata is not None else CACHE_DISABLED
             short = self.task_names[node_id].rsplit(".", 1)[-1]
-            (cached if status == CACHE_HIT else ran).append(short)
-        parts = [f"from the cache: {', '.join(cached)}" if cached else "", f"ran: {', '.join(ran)}" if ran else ""]
+            if node.closure.phase == NodeExecutionPhase.RECOVERED:
+                recovered.append(short)
+            else:
+                (cached if status == CACHE_HIT else ran).append(short)
+        parts = [
+            f"recovered: {', '.join(recovered)}" if recovered else "",
+            f"from the cache: {', '.join(cached)}" if cached else "",
+            f"ran: {', '.join(ran)}" if ran else "",
+        ]
         return "; ".join(p for p in parts if p)
 
     def summary(self) -> str:

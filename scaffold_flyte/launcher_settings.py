@@ -20,7 +20,9 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from scaffold_flyte.errors import LauncherConfigError
+from scaffold_flyte.recovery import check_recover_setting
 from scaffold_flyte.settings import BUILD_MODES, MODES, FlyteLauncherConf, ImageConf
+from scaffold_flyte.task_settings import check_settings as check_task_settings
 
 LAUNCHER = "hydra.launcher"
 
@@ -30,6 +32,7 @@ def launcher_settings(config: DictConfig) -> FlyteLauncherConf:
     node = config.hydra.launcher
     check_names(LAUNCHER, node, _field_names(FlyteLauncherConf))
     check_image_settings(node.get("images") or {})
+    check_task_settings(node.get("tasks") or {}, (node.get("images") or {}).keys())  # names need the workflow
     merged = OmegaConf.merge(OmegaConf.structured(FlyteLauncherConf), node)
     settings = OmegaConf.to_object(merged)
     assert isinstance(settings, FlyteLauncherConf)
@@ -86,6 +89,7 @@ def check_values(settings: FlyteLauncherConf) -> None:
             f"hydra.launcher.timeout={settings.timeout} is not a number of seconds above 0: use e.g. "
             "hydra.launcher.timeout=3600, or hydra.launcher.timeout=null to wait without a limit."
         )
+    check_recover_setting(settings)
     for name, example in (("max_parallel_executions", 8), ("max_parallel_builds", 2)):
         value = getattr(settings, name)
         if value < 1:

@@ -43,20 +43,24 @@ def plan_images(
     app_dir: Path,
     launch_dir: Path,
     code: tuple[tuple[str, str], ...] = (),
+    task_images: Mapping[str, str] | None = None,
 ) -> list[ImagePlan]:
     """The images the main workflow's tasks run in: the default one and each named one a task asks for.
 
     A task naming an image that is not configured is an error here, before anything is built.
-    ``code`` is baked into every generated image (``bake_code``).
+    ``code`` is baked into every generated image (``bake_code``). ``task_images`` maps a task's name to
+    the image ``hydra.launcher.tasks.<task>.image`` gives it instead of its code's (task_settings.py).
     """
     if DEFAULT_IMAGE not in images:
         raise ImageConfigError(
             "hydra.launcher.images has no 'default' image: every task without an image of its own runs in it; add "
             "hydra.launcher.images.default."
         )
-    tasks = tasks_under(main.workflow) if main else []
+    overridden = dict(task_images or {})
+    tasks = [task for task in (tasks_under(main.workflow) if main else []) if str(task.name) not in overridden]
     check_task_images(tasks, images)
-    wanted = [DEFAULT_IMAGE, *sorted(set(image_names_used(tasks)) - {DEFAULT_IMAGE})]
+    used = set(image_names_used(tasks)) | set(overridden.values())
+    wanted = [DEFAULT_IMAGE, *sorted(used - {DEFAULT_IMAGE})]
     repository = default_repository(app_dir)
     plans = []
     for name in wanted:

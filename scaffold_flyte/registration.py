@@ -69,10 +69,19 @@ def make_bundle(app_dir: Path, output_dir: Path) -> CodeBundle:
 
 
 def content_version(
-    main: MainWorkflow, code_digest: str, images: Iterable[ImagePlan], connection: Connection, bake_code: bool
+    main: MainWorkflow,
+    code_digest: str,
+    images: Iterable[ImagePlan],
+    connection: Connection,
+    bake_code: bool,
+    task_settings: str = "",
 ) -> str:
-    """Same code, images and settings: same version (so a relaunch registers nothing)."""
-    content = {
+    """Same code, images and settings: same version (so a relaunch registers nothing).
+
+    ``task_settings`` is the digest of the per-task runtime settings from config (task_settings.py):
+    they change the registered task templates, not the code.
+    """
+    content: dict[str, Any] = {
         "workflow": main.name,
         "code": code_digest,
         "fingerprint": main.fingerprint,
@@ -82,6 +91,8 @@ def content_version(
         "bake_code": bake_code,
         "destination_dir": DESTINATION_DIR,
     }
+    if task_settings:  # absent when no task has any: versions from before stay as they were
+        content["task_settings"] = task_settings
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:20]
 
 

@@ -11,6 +11,9 @@ launcher, without building or registering anything::
     with initialize(version_base=None, config_path="conf"):
         cfg = compose("config", overrides=["model.learning_rate=0.01"])
     score = scaffold_flyte.remote.execute(cfg, version="3f2a...", module="main")
+
+``recover(name)`` recovers a failed execution the same way (Flyte's RecoverExecution: the nodes
+that succeeded are not run again); see scaffold_flyte.recovery.
 """
 
 from __future__ import annotations
@@ -107,3 +110,48 @@ def execute(
         timeout=timeout,
     )
     return follower.result(0)
+
+
+def recover(
+    name: str,
+    *,
+    workflow: str | None = None,
+    module: str | None = None,
+    endpoint: str | None = None,
+    insecure: bool | None = None,
+    project: str = "flytesnacks",
+    domain: str = "development",
+    wait: bool = True,
+    timeout: float | None = None,
+    poll_interval: float = 2.0,
+    execution_name: str | None = None,
+) -> Any:
+    """Recover the failed execution ``name`` with Flyte's RecoverExecution (scaffold_flyte.recovery).
+
+    The new execution runs the original's launch plan on its inputs; the nodes that succeeded in
+    the original are not run again. Returns the workflow's output as Python values (``wait=True``),
+    or an ``Execution`` at once. The module's main workflow gives the output types, as in
+    ``execute``. An execution Flyte does not have, one of another workflow, or one that did not
+    fail (succeeded, still running) is a one-line error before anything is created.
+    """
+    from scaffold_flyte import recovery
+
+    check_execution_name(name, "name")
+    if execution_name is not None:
+        check_execution_name(execution_name)
+    module_name = module or sys._getframe(1).f_globals["__name__"]
+    main = find_main_workflow(sys.modules[module_name], workflow)
+    stable_names(main)
+    connection = resolve_connection(endpoint, insecure, project, domain)
+    made, version, value = recovery.recover_one(
+        connection,
+        main,
+        name,
+        wait=wait,
+        timeout=timeout,
+        poll_interval=poll_interval,
+        execution_name=execution_name,
+    )
+    if not wait:
+        return Execution(made, connection.console_url(made), main.name, version)
+    return value

@@ -11,7 +11,7 @@ import functools
 import logging
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -41,6 +41,7 @@ from scaffold_flyte.registration import (
 )
 from scaffold_flyte.registry import check_named_images
 from scaffold_flyte.settings import FlyteLauncherConf
+from scaffold_flyte.task_settings import TaskPlan, applied, resolve
 
 log = logging.getLogger(__name__)
 RECORD_FILE = "flyte_execution.yaml"
@@ -57,6 +58,7 @@ class RemotePlan:
     version: str
     requests: list[ExecutionRequest]
     settings: FlyteLauncherConf
+    tasks: TaskPlan = field(default_factory=TaskPlan)  # each task's runtime settings from hydra.launcher.tasks
 
     def describe(self, image_actions: dict[str, str]) -> str:
         lines = [
@@ -64,6 +66,7 @@ class RemotePlan:
             f"flyte      {self.connection.endpoint} (from {self.connection.source}), "
             f"project {self.connection.project}, domain {self.connection.domain}",
             "entities   " + ", ".join(sorted(str(e.name) for e in entities_under(self.main.workflow))),
+            *self.tasks.describe(),
             "code       "
             + ("baked into the images: " if self.settings.bake_code else "fast-registration bundle: ")
             + ", ".join(self.bundle.files),
@@ -91,11 +94,14 @@ def plan_remote(
     )
     folder = app_dir(main)
     stable_names(main)  # before the version, which covers the workflow's name
+    tasks = resolve(settings, main)  # hydra.launcher.tasks by the registered names, checked against the code
     bundle = make_bundle(folder, workdir)
     code = _code_files(folder, bundle) if settings.bake_code else ()
     images_config = cast(dict[str, Any], OmegaConf.to_container(OmegaConf.structured(settings).images, resolve=True))
-    images = plan_images(images_config, main, folder, launch_dir, code)
-    version = settings.version or content_version(main, bundle.digest, images, connection, settings.bake_code)
+    images = plan_images(images_config, main, folder, launch_dir, code, tasks.images())
+    version = settings.version or content_version(
+        main, bundle.digest, images, connection, settings.bake_code, tasks.digest()
+    )
     # fixed when the launch starts: its retries reuse the names, a new launch (even into the same
     # sweep folder) gets new ones
     started = time.time_ns()
@@ -109,7 +115,7 @@ def plan_remote(
             refuse_env_values(main.workflow, task_cfg, job.label)
         inputs = {name: _resolved(value) for name, value in inputs.items()}
         requests.append(ExecutionRequest(job.num, job.label, execution_name(sweep_key, job.num), inputs))
-    return RemotePlan(main, connection, images, bundle, version, requests, settings)
+    return RemotePlan(main, connection, images, bundle, version, requests, settings, tasks)
 
 
 def act(plan: RemotePlan, jobs: list[Any], run_job_for: Any, ledger: LaunchLedger) -> list[Any]:
@@ -295,7 +301,8 @@ def _register(remote: Any, plan: RemotePlan, ledger: LaunchLedger) -> tuple[Any,
     ledger.registration_started(f"{plan.main.name} version {plan.version}")
     bundle_url = None if plan.settings.bake_code else upload_bundle(remote, plan.bundle, plan.connection)
     settings = serialization_settings(plan.connection, plan.images, plan.version, app_dir(plan.main), bundle_url)
-    register(remote, plan.main, settings)
+    with applied(plan.main, plan.tasks):  # the settings on the task templates while they are serialized
+        register(remote, plan.main, settings)
     ledger.registration_done(f"{plan.main.name} version {plan.version}")
     log.info(f"registered {plan.main.name} version {plan.version}")
     launch_plan = fetch_launch_plan(remote, plan.main, plan.version)

@@ -36,6 +36,21 @@ class ImageConf:
 
 
 @dataclass
+class ScheduleConf:
+    # a cron expression ("0 2 * * *", "@daily"): the launch registers and activates a scheduled launch plan
+    # instead of executing once; null (and no fixed_rate): no schedule
+    cron: Optional[str] = None  # noqa: UP045
+    # the cron expression's time zone (IANA name, e.g. Europe/Paris); null: UTC
+    timezone: Optional[str] = None  # noqa: UP045
+    # a fixed rate instead of a cron expression: <n><unit>, unit m, h or d (e.g. 30m, 6h, 1d)
+    fixed_rate: Optional[str] = None  # noqa: UP045
+    # false: register the scheduled launch plan but deactivate it (stops a schedule set up before)
+    active: bool = True
+    # the launch plan's name; null: the workflow's name plus one derived from the job's overrides
+    name: Optional[str] = None  # noqa: UP045
+
+
+@dataclass
 class FlyteLauncherConf:
     _target_: str = "hydra_plugins.flyte_launcher.flyte_launcher.FlyteLauncher"
     # where the sweep's jobs run: local (flytekit local execution, in this process) or remote
@@ -84,3 +99,16 @@ class FlyteLauncherConf:
     show_dockerfile: bool = False
     # stream the whole build log (it is shown on failure anyway)
     build_log: bool = False
+    # per-task runtime settings at registration, by task name (short or full; "*": every task), each with:
+    # requests/limits {cpu, memory, gpu, ephemeral_storage} (e.g. cpu: "2", memory: 4Gi), retries, timeout
+    # (seconds), interruptible, environment {NAME: value}, secrets [{group, key}] (requests, never values),
+    # image (a name under hydra.launcher.images), cache_version. Typed Any, checked at launch.
+    tasks: Dict[str, Any] = field(default_factory=dict)  # noqa: UP006
+    # register a launch plan that runs on a schedule (cron or fixed_rate) instead of executing once
+    schedule: ScheduleConf = field(default_factory=ScheduleConf)
+    # who hears of an execution's end: a list of {phases: [succeeded, failed, timed_out, aborted],
+    # email|slack|pagerduty: [recipients]}, attached to the executions and to scheduled launch plans
+    notifications: List[Any] = field(default_factory=list)  # noqa: UP006
+    # true: recover this sweep folder's failed executions (each job folder's flyte_execution.yaml names one)
+    # with Flyte's RecoverExecution, nodes that succeeded are not run again; an execution's name: recover that one
+    recover: Any = False

@@ -31,6 +31,7 @@ from scaffold_flyte.launch_ledger import PLANNING, RUNNING_LOCALLY, LaunchLedger
 from scaffold_flyte.launcher_settings import launcher_settings
 from scaffold_flyte.local import call_workflow
 from scaffold_flyte.settings import FlyteLauncherConf
+from scaffold_flyte.task_settings import local_settings
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,8 @@ def launch_sweep(
         except KeyboardInterrupt:
             raise LauncherConfigError(f"Interrupted while {PLANNING}: nothing was run.") from None
         if settings.mode == "local":
-            return _launch_local(main, task_function, jobs, run)
+            with local_settings(settings, main):  # hydra.launcher.tasks: checked; what cannot apply here, said once
+                return _launch_local(main, task_function, jobs, run)
         return _launch_remote(settings, main, jobs, run, config, task_function)
 
 
@@ -164,13 +166,15 @@ def _launch_remote(
     config: DictConfig,
     task_function: TaskFunction,
 ) -> list[JobReturn]:
-    from scaffold_flyte import remote_launch
+    from scaffold_flyte import recovery, remote_launch
 
     if main is None:
         from scaffold_flyte.blob_storage import has_blob_storage
         from scaffold_flyte.hydra_app import wrap_hydra_app
 
         main = wrap_hydra_app(task_function, module_of(task_function), has_blob_storage(settings.storage))
+    if recovery.wanted(settings):  # RecoverExecution of what the sweep folder's records name: nothing built
+        return recovery.launch_recovery(settings, main, jobs, run, str(config.hydra.sweep.dir))
     workdir = remote_launch.new_workdir()
     ledger = LaunchLedger()
     try:

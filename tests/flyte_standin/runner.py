@@ -17,6 +17,13 @@ registered image on the local Docker engine. Mirrors:
   the image by its registered reference; a reference the registry cannot serve fails the task
   with ImagePullBackOff. Like a fresh cluster node, the stand-in starts with no image: the first
   use of each reference removes the engine's local copy (left there by the build) and pulls.
+- flytepropeller/pkg/controller/nodes/executor.go (preExecute, attemptRecovery) and
+  nodes/recovery/client.go: in an execution created by RecoverExecution (metadata mode RECOVERED,
+  reference_execution set), each node, once ready, is first looked up in the execution it
+  recovers: one that SUCCEEDED or was RECOVERED there is not run, its outputs (and its catalog
+  status) are taken over and it ends RECOVERED; any other phase, or no such node, runs normally.
+  A sub-workflow node that succeeded is recovered whole; one that failed runs, and its own nodes
+  are looked up in turn.
 - Blob paths as propeller lays them out (flytepropeller/pkg/controller/nodes/task/
   transformer.go, ioutils): ``metadata/propeller/<project>-<domain>-<execution>/<node>/data/0``
   for a node's outputs, ``<random>/<execution>-<node>-0`` under the raw data prefix.
@@ -31,6 +38,7 @@ import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
+from flyteidl.admin import execution_pb2 as admin_execution_pb2
 from flyteidl.core import catalog_pb2, errors_pb2, execution_pb2, identifier_pb2, literals_pb2
 
 from tests.flyte_standin.catalog import DataCatalog, catalog_key
@@ -41,6 +49,7 @@ Phase = execution_pb2.WorkflowExecution
 START = ("start-node", "")  # flytekit binds workflow inputs to node "" (Flyte's compiler: start-node)
 NodePhase = execution_pb2.NodeExecution
 Cache = catalog_pb2
+RECOVERED = admin_execution_pb2.ExecutionMetadata.RECOVERED
 
 
 class TaskFailed(Exception):
@@ -72,7 +81,7 @@ class Runner:
             inputs = _launch_inputs(lp_spec, record.request.inputs)
             spec = self.admin.entities[key_of(lp_spec.workflow_id, identifier_pb2.WORKFLOW)]
             subs = {key_of(t.id, identifier_pb2.WORKFLOW): t for t in spec.sub_workflows}
-            context = _Context(exec_id, record, subs)
+            context = _Context(exec_id, record, subs, self._recovering(record))
             outputs = self._workflow(spec.template, inputs, context, prefix="", parent="")
             record.phase = Phase.SUCCEEDING
             result = literals_pb2.LiteralMap(literals=outputs)
@@ -132,12 +141,41 @@ class Runner:
             raise RuntimeError(f"cycle among nodes {sorted(pending)}")
         return {b.var: _resolve(b.binding, results) for b in template.outputs}
 
+    def _recovering(self, record: ExecutionRecord) -> ExecutionRecord | None:
+        """The execution this one recovers (ExecutionConfig.RecoveryExecution), if it is a recovery."""
+        metadata = record.request.spec.metadata
+        if metadata.mode != RECOVERED or not metadata.HasField("reference_execution"):
+            return None
+        ref = metadata.reference_execution
+        return self.admin.executions.get((ref.project, ref.domain, ref.name))
+
+    def _recovered(self, node_id: str, context: _Context) -> dict[str, Any] | None:
+        """executor.go attemptRecovery: the node's outputs in the recovered execution, if it succeeded there."""
+        source = context.recovering
+        if source is None or source.nodes.get(node_id) not in (NodePhase.SUCCEEDED, NodePhase.RECOVERED):
+            return None  # NOT_FOUND, SKIPPED or any other phase: the node runs normally
+        outputs = source.node_outputs.get(node_id)
+        if outputs is None:
+            return None  # RecoverNodeExecutionData found nothing: the node runs normally
+        if node_id in source.cache_status:  # the recovered closure's TaskNodeMetadata (CatalogKey, CacheStatus)
+            context.record.cache_status[node_id] = source.cache_status[node_id]
+        # the outputs are written to this node's own output location (v1alpha1.GetOutputsFile)
+        uri = self.store.uri(context.metadata, node_id, "data", "0", "outputs.pb")
+        self.store.put(uri, literals_pb2.LiteralMap(literals=outputs).SerializeToString())
+        return dict(outputs)
+
     def _node(self, node: Any, inputs: dict[str, Any], context: _Context, prefix: str, parent: str) -> dict:
         node_id = prefix + node.id
         record = context.record
-        record.nodes[node_id] = NodePhase.RUNNING
         if parent:
             record.parents[node_id] = parent
+        recovered = self._recovered(node_id, context)
+        if recovered is not None:
+            record.nodes[node_id] = NodePhase.RECOVERED
+            record.node_outputs[node_id] = recovered
+            record.node_times[node_id] = (time.time(), time.time())
+            return recovered
+        record.nodes[node_id] = NodePhase.RUNNING
         started = time.time()
         try:
             if node.HasField("task_node"):
@@ -162,6 +200,7 @@ class Runner:
             raise
         finally:
             record.node_times[node_id] = (started, time.time())
+        record.node_outputs[node_id] = dict(outputs)
         record.nodes[node_id] = NodePhase.SUCCEEDED
         return outputs
 
@@ -287,8 +326,11 @@ class Runner:
 class _Context:
     """What every node of one execution shares."""
 
-    def __init__(self, exec_id: Any, record: ExecutionRecord, subs: dict[Any, Any]) -> None:
+    def __init__(
+        self, exec_id: Any, record: ExecutionRecord, subs: dict[Any, Any], recovering: ExecutionRecord | None = None
+    ) -> None:
         self.exec_id, self.record, self.subs = exec_id, record, subs
+        self.recovering = recovering  # the execution this one recovers (RecoverExecution), if any
         self.metadata = f"metadata/propeller/{exec_id.project}-{exec_id.domain}-{exec_id.name}"
         self.failed = False  # a node failed: the others are aborted (FAIL_IMMEDIATELY)
 

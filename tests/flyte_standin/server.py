@@ -63,6 +63,9 @@ class ExecutionRecord:
     node_times: dict[str, tuple[float, float]] = field(default_factory=dict)  # node id -> (started, ended)
     cache_status: dict[str, int] = field(default_factory=dict)  # node id -> core CatalogCacheStatus
     parents: dict[str, str] = field(default_factory=dict)  # node id -> its parent node (nodes of sub-workflows)
+    # node id -> its output literals, as a node execution's outputs (GetNodeExecutionData's full_outputs):
+    # what propeller's recovery reads back from the execution it recovers (runner.py _recovered)
+    node_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class Faults:
@@ -94,6 +97,8 @@ class Admin(admin_pb2_grpc.AdminServiceServicer):
         self.executions: dict[tuple[str, str, str], ExecutionRecord] = {}
         self.launch_plan_states: dict[EntityKey, int] = {}  # key -> admin LaunchPlanState
         self.inactive_projects: set[str] = set()  # archived projects (flytectl update project --archive)
+        # task_resources.limits of flyteadmin's config, by core Resources.ResourceName (the sandbox's: none)
+        self.task_resource_limits: dict[int, str] = dict(validation.SANDBOX_TASK_LIMITS)
         self.lock = threading.Lock()
 
     # -- registration -------------------------------------------------------------------------
@@ -140,6 +145,8 @@ class Admin(admin_pb2_grpc.AdminServiceServicer):
 
     def CreateTask(self, request: Any, context: Any) -> Any:
         self._check_registration(context, request.id, identifier_pb2.TASK)
+        # task_validator.go validateTaskTemplate: the container's image and resources
+        self._checked(context, validation.validate_task, request.spec.template, self.task_resource_limits)
         self._create(context, identifier_pb2.TASK, request.id, request.spec, "task")
         return task_pb2.TaskCreateResponse()
 
@@ -276,6 +283,31 @@ class Admin(admin_pb2_grpc.AdminServiceServicer):
             self.executions[key] = record
         self.standin.on_execution_created(exec_id, record, lp_spec)
         return execution_pb2.ExecutionCreateResponse(id=exec_id)
+
+    def RecoverExecution(self, request: Any, context: Any) -> Any:
+        """execution_manager.go RecoverExecution: the execution named by ``id`` is looked up
+        (util.GetExecutionModel: NOT_FOUND when there is none; its phase is not checked, any
+        execution can be recovered), and a new one is launched as CreateExecution launches one
+        (launchExecutionAndPrepareModel, createExecutionModel: the same validation, ALREADY_EXISTS
+        for a name taken, a generated name when none is given) on the original's spec (its launch
+        plan, so the registered version it ran) and its user inputs, in the original's project and
+        domain, with metadata mode RECOVERED and reference_execution the original. propeller then
+        reuses the original's succeeded nodes (runner.py)."""
+        original = self._record(context, request.id)
+        spec = execution_pb2.ExecutionSpec()
+        spec.CopyFrom(original.request.spec)
+        if request.HasField("metadata"):
+            spec.metadata.parent_node_execution.CopyFrom(request.metadata.parent_node_execution)
+        spec.metadata.mode = execution_pb2.ExecutionMetadata.RECOVERED
+        spec.metadata.reference_execution.CopyFrom(request.id)
+        create = execution_pb2.ExecutionCreateRequest(
+            project=request.id.project,
+            domain=request.id.domain,
+            name=request.name,
+            spec=spec,
+            inputs=original.request.inputs,  # the original's UserInputsURI
+        )
+        return self.CreateExecution(create, context)
 
     def _record(self, context: Any, exec_id: Any) -> ExecutionRecord:
         """An execution by id (repositories/gormimpl/execution_repo.go Get)."""

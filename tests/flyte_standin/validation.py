@@ -10,14 +10,16 @@ Paths below are relative to flyteadmin/pkg/ unless they name another component.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from fractions import Fraction
 from typing import Any
 
 import grpc
 from flyteidl.admin import launch_plan_pb2
 from flyteidl.core import execution_pb2 as core_execution_pb2
-from flyteidl.core import identifier_pb2, interface_pb2, literals_pb2, types_pb2
+from flyteidl.core import identifier_pb2, interface_pb2, literals_pb2, tasks_pb2, types_pb2
 from google.protobuf import json_format, text_format
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
@@ -671,3 +673,174 @@ CHECKERS = {
     "union_type": _union_casts_from,
     "structured_dataset_type": _structured_dataset_casts_from,
 }
+
+
+# -- task resources (manager/impl/validation/task_validator.go) ----------------------------------
+# Quantities are parsed as Kubernetes parses them: k8s.io/apimachinery/pkg/api/resource/quantity.go
+# ParseQuantity (parseQuantityString, then suffix.go interpret), ported loop for loop below.
+_QUANTITY_FORMAT = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+_BINARY_SI = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
+_DECIMAL_SI = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+Resource = tasks_pb2.Resources
+
+
+class QuantityError(ValueError):
+    """resource.ErrFormatWrong / ErrSuffix / ErrNumeric."""
+
+
+def parse_quantity(text_value: str) -> Fraction:
+    """quantity.go ParseQuantity: the exact value, or QuantityError with apimachinery's message."""
+    if not text_value:
+        raise QuantityError(_QUANTITY_FORMAT)
+    positive, value, num, denom, suffix = _parse_quantity_string(text_value)
+    if suffix in _BINARY_SI:
+        scale = Fraction(2) ** _BINARY_SI[suffix]
+    elif suffix in _DECIMAL_SI:
+        scale = Fraction(10) ** _DECIMAL_SI[suffix]
+    elif len(suffix) > 1 and suffix[0] in "eE" and re.fullmatch(r"[+-]?[0-9]+", suffix[1:]):  # strconv.ParseInt
+        scale = Fraction(10) ** int(suffix[1:])
+    else:
+        raise QuantityError("unable to parse quantity's suffix")
+    amount = (Fraction(int(num)) + (Fraction(int(denom), 10 ** len(denom)) if denom else 0)) * scale
+    return amount if positive else -amount
+
+
+def _parse_quantity_string(s: str) -> tuple[bool, str, str, str, str]:
+    """quantity.go parseQuantityString: (positive, value, num, denom, suffix)."""
+    positive, pos, end = True, 0, len(s)
+    if pos < end and s[0] in "+-":
+        positive = s[0] != "-"
+        pos += 1
+    while True:  # strip leading zeros
+        if pos >= end:
+            return positive, "0", "0", "", ""
+        if s[pos] != "0":
+            break
+        pos += 1
+    start = pos
+    while pos < end and s[pos] in "0123456789":
+        pos += 1
+    if pos >= end:
+        return positive, s, s[start:] or "0", "", ""
+    num = s[start:pos] or "0"
+    denom = ""
+    if s[pos] == ".":
+        pos += 1
+        start = pos
+        while pos < end and s[pos] in "0123456789":
+            pos += 1
+        denom = s[start:pos]
+        if pos >= end:
+            return positive, s, num, denom, ""
+    value = s[:pos]
+    suffix_start = pos
+    while pos < end and s[pos] in "eEinumkKMGTP":
+        pos += 1
+    if pos >= end:
+        return positive, value, num, denom, s[suffix_start:]
+    if s[pos] in "+-":
+        pos += 1
+    while pos < end and s[pos] in "0123456789":
+        pos += 1
+    if pos >= end:
+        return positive, value, num, denom, s[suffix_start:]
+    raise QuantityError(_QUANTITY_FORMAT)
+
+
+def quantity_value(quantity: Fraction) -> int:
+    """quantity.go Value(): the value rounded up to a whole number, as validateResource compares them."""
+    return math.ceil(quantity)
+
+
+def quantity_string(quantity: Fraction) -> str:
+    """quantity.go String(), near enough for a message: a whole number, or milli-units."""
+    if quantity.denominator == 1:
+        return str(quantity.numerator)
+    return f"{math.ceil(quantity * 1000)}m"
+
+
+# platform limits (runtime/task_resource_provider.go, config task_resources.limits): the sandbox's
+# (charts/flyte-sandbox/values.yaml: every limit 0, so none is enforced) unless a test sets some
+SANDBOX_TASK_LIMITS: dict[int, str] = {}
+
+
+def validate_task(template: Any, platform_limits: Mapping[int, str]) -> None:
+    """task_validator.go validateTaskTemplate, for a container task: an image, then validateTaskResources
+    (requests and limits parsed, requests within limits, both within the platform's limits)."""
+    if not template.HasField("container"):
+        return
+    if not template.container.image:
+        raise AdminError(INVALID, "missing image")  # ValidateEmptyStringField(image, shared.Image)
+    if not template.container.HasField("resources"):
+        return
+    requests = _requested_quantities(template.id, template.container.resources.requests)
+    limits = _requested_quantities(template.id, template.container.resources.limits)
+    platform = {name: parse_quantity(value) for name, value in platform_limits.items() if parse_quantity(value) != 0}
+    _validate_resource(template.id, requests, limits, platform)
+
+
+def _requested_quantities(identifier: Any, entries: Iterable[Any]) -> dict[int, Fraction]:
+    """task_validator.go requestedResourcesToQuantity and addResourceEntryToMap."""
+    quantities: dict[int, Fraction] = {}
+    for entry in entries:
+        if entry.name not in (Resource.CPU, Resource.MEMORY, Resource.GPU, Resource.EPHEMERAL_STORAGE):
+            continue
+        name = Resource.ResourceName.Name(entry.name)
+        if entry.name in quantities:
+            raise AdminError(INVALID, f"can't specify {name} limit for task [{text(identifier)}] multiple times")
+        try:
+            quantities[entry.name] = parse_quantity(entry.value)
+        except QuantityError as error:
+            raise AdminError(
+                INVALID,
+                f"Parsing of {name} request failed for value {entry.value} - reason  {error}. Please follow K8s "
+                "conventions for resources https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/",
+            ) from None
+        if entry.name == Resource.GPU and (quantities[entry.name] * 1000) % 1000 != 0:  # isWholeNumber (MilliValue)
+            raise AdminError(
+                INVALID, f"gpu for [{text(identifier)}] must be a whole number, got: {entry.value} instead"
+            )
+    return quantities
+
+
+def _validate_resource(
+    identifier: Any, requests: Mapping[int, Fraction], limits: Mapping[int, Fraction], platform: Mapping[int, Fraction]
+) -> None:
+    """task_validator.go validateResource: only resources with a request are checked (Go ranges over the
+    requests), compared by Value() (rounded up to a whole number)."""
+    over_platform = (
+        "Requested {} {} [{}] is greater than current limit set in the platform configuration [{}]. Please contact "
+        "Flyte Admins to change these limits or consult the configuration"
+    )
+    for name, request in requests.items():
+        label = Resource.ResourceName.Name(name)
+        limit = limits.get(name)
+        platform_limit = platform.get(name)
+        if name == Resource.GPU:
+            if limit is not None and quantity_value(request) != quantity_value(limit):
+                raise AdminError(
+                    INVALID,
+                    "For extended resource 'gpu' the default value must equal the limit value for task "
+                    f"[{text(identifier)}]",
+                )
+            if platform_limit is not None and quantity_value(request) > quantity_value(platform_limit):
+                raise AdminError(
+                    INVALID,
+                    over_platform.format(label, "default", quantity_string(request), quantity_string(platform_limit)),
+                )
+            continue
+        if limit is not None and quantity_value(limit) < quantity_value(request):
+            raise AdminError(
+                INVALID,
+                f"Requested {label} default [{quantity_string(request)}] is greater than the limit "
+                f"[{quantity_string(limit)}]. Please fix your configuration",
+            )
+        if limit is not None and platform_limit is not None and quantity_value(limit) > quantity_value(platform_limit):
+            raise AdminError(
+                INVALID, over_platform.format(label, "limit", quantity_string(limit), quantity_string(platform_limit))
+            )
+        if platform_limit is not None and quantity_value(request) > quantity_value(platform_limit):
+            raise AdminError(
+                INVALID,
+                over_platform.format(label, "default", quantity_string(request), quantity_string(platform_limit)),
+            )
