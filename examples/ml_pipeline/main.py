@@ -2,7 +2,7 @@
 
     python main.py                                  # the five stages run locally
     python main.py model.learning_rate=0.1          # train and the stages after it run; the rest is cached
-    python main.py -m hydra/launcher=flyte          # on Flyte, with train on bigger resources
+    python main.py -m hydra.launcher.images.default.registry=localhost:5000   # on Flyte, train on bigger resources
 
 Each stage takes its own sub-config (``data``, ``features``, ``model``, ``inference``,
 ``evaluation``) and is cached on it, so a change reruns the stage it belongs to and those
