@@ -41,6 +41,10 @@ class Connection:
         execution = WorkflowExecutionIdentifier(self.project, self.domain, execution_name)
         return str(self.remote.generate_console_url(execution))
 
+    def entity_url(self, identifier: Any) -> str:
+        """A registered entity's page (a launch plan's, say), as FlyteRemote.generate_console_url makes it."""
+        return str(self.remote.generate_console_url(identifier))
+
 
 def resolve_connection(
     endpoint: str | None, insecure: bool | None, project: str, domain: str, storage: str | None = None

@@ -60,6 +60,40 @@ class Stopped(Exception):  # noqa: N818 - not an error: the launch is stopping
     """A retry loop was told to stop (the launch is being interrupted or failed elsewhere)."""
 
 
+def create_execution(
+    remote: Any, launch_plan: Any, literals: dict[str, Any], name: str, notifications: Sequence[Any] = ()
+) -> Any:
+    """CreateExecution of ``launch_plan`` under ``name``, then the execution as FlyteRemote returns it.
+
+    The request is the one FlyteRemote._execute sends, with one difference: the notifications
+    arrive. flytekit 1.16 sets ExecutionSpec's ``notifications`` and ``disable_all`` together, and
+    the two are one protobuf oneof (notification_overrides), so the ``disable_all=False`` it needs to
+    send any notification, set last, clears them. Here only ``notifications`` is set, and only when
+    there are some: flyteadmin then takes the launch plan's own (execution_manager.go
+    launchExecutionAndPrepareModel: the request's, when non-empty, else the launch plan's unless
+    disable_all). A name that exists already is that execution (a retry after a lost answer), as
+    FlyteRemote treats it.
+    """
+    from flytekit.exceptions.user import FlyteEntityAlreadyExistsException
+    from flytekit.models.core.identifier import WorkflowExecutionIdentifier
+    from flytekit.models.execution import ExecutionMetadata, ExecutionSpec, NotificationList
+    from flytekit.models.literals import LiteralMap
+    from flytekit.remote.executions import FlyteWorkflowExecution
+
+    spec = ExecutionSpec(
+        launch_plan.id,
+        ExecutionMetadata(ExecutionMetadata.ExecutionMode.MANUAL, "placeholder", 0),  # admin sets the principal
+        notifications=NotificationList(list(notifications)) if notifications else None,
+    )
+    project, domain = remote.default_project, remote.default_domain
+    try:
+        remote.client.create_execution(project, domain, name, spec, LiteralMap(literals))
+    except FlyteEntityAlreadyExistsException:
+        log.debug(f"execution {name} exists already: taking it as this job's")
+    identifier = WorkflowExecutionIdentifier(project, domain, name)
+    return FlyteWorkflowExecution.promote_from_model(remote.client.get_execution(identifier), remote=remote)
+
+
 def with_retries(
     call: Callable[[], T],
     what: str,
@@ -101,6 +135,7 @@ def create_executions(
     delays: Sequence[float] = RETRY_DELAYS,
     settings: tuple[str, str] = ("hydra.launcher.project", "hydra.launcher.domain"),
     ledger: LaunchLedger | None = None,
+    notifications: Sequence[Any] = (),
 ) -> dict[int, Any]:
     """Create one execution per request, at most ``parallel`` at once; returns them by job number.
 
@@ -124,9 +159,7 @@ def create_executions(
         what = f"creating the execution of {request.label} ({request.name})"
         try:
             execution = with_retries(
-                lambda: remote.execute(
-                    launch_plan, inputs=literals[request.num], execution_name=request.name, wait=False
-                ),
+                lambda: create_execution(remote, launch_plan, literals[request.num], request.name, notifications),
                 what,
                 delays,
                 stop,

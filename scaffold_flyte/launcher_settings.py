@@ -20,7 +20,9 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from scaffold_flyte.errors import LauncherConfigError
+from scaffold_flyte.notifications import check_notifications
 from scaffold_flyte.recovery import check_recover_setting
+from scaffold_flyte.schedules import check_schedule
 from scaffold_flyte.settings import BUILD_MODES, MODES, FlyteLauncherConf, ImageConf
 from scaffold_flyte.task_settings import check_settings as check_task_settings
 
@@ -90,6 +92,8 @@ def check_values(settings: FlyteLauncherConf) -> None:
             "hydra.launcher.timeout=3600, or hydra.launcher.timeout=null to wait without a limit."
         )
     check_recover_setting(settings)
+    check_schedule(settings.schedule)
+    check_notifications(settings.notifications)
     for name, example in (("max_parallel_executions", 8), ("max_parallel_builds", 2)):
         value = getattr(settings, name)
         if value < 1:

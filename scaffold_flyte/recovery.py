@@ -85,8 +85,8 @@ def check_recover_setting(settings: FlyteLauncherConf) -> None:
             f"{SETTING} does not combine with hydra.launcher.dry_run=true: what is recovered depends on each "
             "execution's phase, which only Flyte knows; drop dry_run (a recovery builds and registers nothing)."
         )
-    schedule = getattr(settings, "schedule", None)
-    if schedule is not None and (getattr(schedule, "cron", None) or getattr(schedule, "fixed_rate", None)):
+    schedule = settings.schedule
+    if schedule.cron is not None or schedule.fixed_rate is not None or not schedule.active:
         raise LauncherConfigError(
             f"{SETTING} does not combine with hydra.launcher.schedule: a recovery executes once; drop the schedule."
         )

@@ -28,6 +28,7 @@ from scaffold_flyte.follow import Follower, interrupted_message, terminate_execu
 from scaffold_flyte.images import ImagePlan
 from scaffold_flyte.inputs import registered_literals, workflow_inputs
 from scaffold_flyte.launch_ledger import BUILDING, CREATING, FOLLOWING, REGISTERING, LaunchLedger
+from scaffold_flyte.notifications import Notify, check_notifications
 from scaffold_flyte.plan import plan_images
 from scaffold_flyte.registration import (
     CodeBundle,
@@ -40,6 +41,8 @@ from scaffold_flyte.registration import (
     upload_bundle,
 )
 from scaffold_flyte.registry import check_named_images
+from scaffold_flyte.schedules import LaunchSchedule, check_schedule
+from scaffold_flyte.scheduling import ScheduledPlan, deactivate_jobs, plan_schedules, schedule_jobs
 from scaffold_flyte.settings import FlyteLauncherConf
 from scaffold_flyte.task_settings import TaskPlan, applied, resolve
 
@@ -59,6 +62,9 @@ class RemotePlan:
     requests: list[ExecutionRequest]
     settings: FlyteLauncherConf
     tasks: TaskPlan = field(default_factory=TaskPlan)  # each task's runtime settings from hydra.launcher.tasks
+    notifications: tuple[Notify, ...] = ()  # on every execution, and on the scheduled launch plans
+    schedule: LaunchSchedule | None = None  # set: register and activate launch plans instead of executing
+    schedules: list[ScheduledPlan] = field(default_factory=list)  # each job's launch plan, with a schedule
 
     def describe(self, image_actions: dict[str, str]) -> str:
         lines = [
@@ -74,9 +80,18 @@ class RemotePlan:
         for plan in self.images:
             lines.append(f"image      {plan.name}: {plan.reference} ({image_actions.get(plan.name, '?')})")
             lines += [f"context    {plan.name}: {plan.context.describe()}"] if plan.context else []
+        lines += [f"notify     {notification.describe()}" for notification in self.notifications]
         for request in self.requests:
             shown = ", ".join(f"{k}={_short(v)}" for k, v in request.inputs.items())
-            lines.append(f"execution  {request.label}: {request.name} inputs: {shown}")
+            if self.schedule is None:
+                lines.append(f"execution  {request.label}: {request.name} inputs: {shown}")
+                continue
+            scheduled = next(s for s in self.schedules if s.num == request.num)
+            action = "activated" if self.schedule.active else "its active version deactivated, nothing built"
+            lines.append(
+                f"schedule   {request.label}: launch plan {scheduled.name} version {scheduled.version}, "
+                f"{self.schedule.describe()}, {action}; inputs: {shown}"
+            )
         return "\n".join(lines)
 
 
@@ -115,7 +130,12 @@ def plan_remote(
             refuse_env_values(main.workflow, task_cfg, job.label)
         inputs = {name: _resolved(value) for name, value in inputs.items()}
         requests.append(ExecutionRequest(job.num, job.label, execution_name(sweep_key, job.num), inputs))
-    return RemotePlan(main, connection, images, bundle, version, requests, settings, tasks)
+    notifications = check_notifications(settings.notifications)
+    schedule = check_schedule(settings.schedule)
+    schedules = [] if schedule is None else plan_schedules(schedule, notifications, main.name, version, jobs, requests)
+    return RemotePlan(
+        main, connection, images, bundle, version, requests, settings, tasks, notifications, schedule, schedules
+    )
 
 
 def act(plan: RemotePlan, jobs: list[Any], run_job_for: Any, ledger: LaunchLedger) -> list[Any]:
@@ -129,6 +149,8 @@ def act(plan: RemotePlan, jobs: list[Any], run_job_for: Any, ledger: LaunchLedge
     settings = plan.settings
     remote = make_remote(plan.connection)
     follower: Follower | None = None
+    if plan.schedule is not None and not plan.schedule.active:
+        return deactivate_jobs(remote, plan, jobs, run_job_for)  # stops schedules: nothing to build or register
     try:
         registered = _registered(remote, plan)
         if settings.build != "skip":
@@ -149,6 +171,8 @@ def act(plan: RemotePlan, jobs: list[Any], run_job_for: Any, ledger: LaunchLedge
             check_named_images(plan.images)  # nothing built: each must be in its registry already
         ledger.now(REGISTERING)
         launch_plan, literals = registered or _register(remote, plan, ledger)
+        if plan.schedule is not None:
+            return schedule_jobs(remote, plan, jobs, run_job_for, ledger, launch_plan, literals)
         ledger.now(CREATING)
         executions = _create(remote, plan, jobs, run_job_for, ledger, launch_plan, literals)
         ledger.now(FOLLOWING)
@@ -203,6 +227,7 @@ def _create(
             settings.max_parallel_executions,
             plan.connection.console_url,
             ledger=ledger,
+            notifications=[notification.model() for notification in plan.notifications],
         )
     except ScaffoldFlyteError as error:
         failure = str(error).rstrip(".")

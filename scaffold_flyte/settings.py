@@ -37,16 +37,16 @@ class ImageConf:
 
 @dataclass
 class ScheduleConf:
-    # a cron expression ("0 2 * * *", "@daily"): the launch registers and activates a scheduled launch plan
-    # instead of executing once; null (and no fixed_rate): no schedule
+    # a cron expression Flyte accepts (five fields, or @daily, @hourly, '@every 30m'): the launch registers
+    # and activates a launch plan on this schedule, one per job, instead of executing; null: no schedule
     cron: Optional[str] = None  # noqa: UP045
-    # the cron expression's time zone (IANA name, e.g. Europe/Paris); null: UTC
+    # the cron expression's IANA time zone (e.g. Europe/Paris); null: the scheduler's clock (UTC)
     timezone: Optional[str] = None  # noqa: UP045
     # a fixed rate instead of a cron expression: <n><unit>, unit m, h or d (e.g. 30m, 6h, 1d)
     fixed_rate: Optional[str] = None  # noqa: UP045
-    # false: register the scheduled launch plan but deactivate it (stops a schedule set up before)
+    # false: deactivate the launch plan of this name that is active (the schedule stops); nothing is built
     active: bool = True
-    # the launch plan's name; null: the workflow's name plus one derived from the job's overrides
+    # the launch plan's name; null: <workflow name>_schedule; a sweep's jobs add their overrides to it
     name: Optional[str] = None  # noqa: UP045
 
 
@@ -107,7 +107,7 @@ class FlyteLauncherConf:
     # register a launch plan that runs on a schedule (cron or fixed_rate) instead of executing once
     schedule: ScheduleConf = field(default_factory=ScheduleConf)
     # who hears of an execution's end: a list of {phases: [succeeded, failed, timed_out, aborted],
-    # email|slack|pagerduty: [recipients]}, attached to the executions and to scheduled launch plans
+    # email|slack|pagerduty: [recipients]}, on the executions and on scheduled launch plans
     notifications: List[Any] = field(default_factory=list)  # noqa: UP006
     # true: recover this sweep folder's failed executions (each job folder's flyte_execution.yaml names one)
     # with Flyte's RecoverExecution, nodes that succeeded are not run again; an execution's name: recover that one

@@ -197,6 +197,14 @@ def _planned(plan: Any, job: SweepJob) -> JobReturn:
     """A dry run's JobReturn: what the job would launch. No job ran, so no job folder, log or callback."""
     request = next(r for r in plan.requests if r.num == job.num)
     value = {"dry_run": True, "execution": request.name, "version": plan.version, "inputs": sorted(request.inputs)}
+    if plan.schedule is not None:  # a scheduled launch executes nothing: it would register this launch plan
+        scheduled = next(s for s in plan.schedules if s.num == job.num)
+        value = {
+            "dry_run": True,
+            "launch_plan": scheduled.name,
+            "version": scheduled.version,
+            "inputs": value["inputs"],
+        }
     return JobReturn(
         overrides=list(job.overrides),
         cfg=job.task_config,

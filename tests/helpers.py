@@ -170,3 +170,12 @@ def recorded(path: Path) -> list[dict[str, Any]]:
 
 def record_overrides(path: Path) -> list[str]:
     return ["+hydra.callbacks.record._target_=tests.helpers.RecordJobReturns", f"+hydra.callbacks.record.path={path}"]
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """The launch failed with one line of ours: no traceback, a non-zero exit. Returns that line."""
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("Set the environment")]
+    assert len(lines) == 1, result.stderr[-3000:]
+    return lines[0]

@@ -19,7 +19,7 @@ from scaffold_flyte.task_settings import parse_quantity
 from tests import infra
 from tests.flyte_standin import StandIn
 from tests.flyte_standin import validation as standin_validation
-from tests.helpers import APPS, no_build_remote, record_overrides, recorded, run_app
+from tests.helpers import APPS, no_build_remote, one_line_error, record_overrides, recorded, run_app
 
 APP = APPS / "task_settings"
 TASK = identifier_pb2.TASK
@@ -41,14 +41,6 @@ def app(tmp_path: Path) -> Path:
     target = tmp_path / "task_settings"
     shutil.copytree(APP, target, ignore=shutil.ignore_patterns("outputs", "multirun", "__pycache__"))
     return target
-
-
-def one_line_error(result: Any) -> str:
-    """The launch failed with one line of ours: no traceback, a non-zero exit. Returns that line."""
-    assert result.returncode != 0, result.stdout[-2000:]
-    assert "Traceback" not in result.stderr, result.stderr[-3000:]
-    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("Set the environment")]
-    return lines[-1]
 
 
 # -- the quantity grammar ------------------------------------------------------------------------

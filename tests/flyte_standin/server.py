@@ -66,6 +66,9 @@ class ExecutionRecord:
     # node id -> its output literals, as a node execution's outputs (GetNodeExecutionData's full_outputs):
     # what propeller's recovery reads back from the execution it recovers (runner.py _recovered)
     node_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # the notifications in force: the request's, else its launch plan's, none with disable_all
+    # (flyteadmin/pkg/manager/impl/execution_manager.go launchExecutionAndPrepareModel), in the closure
+    notifications: list[Any] = field(default_factory=list)
 
 
 class Faults:
@@ -229,6 +232,28 @@ class Admin(admin_pb2_grpc.AdminServiceServicer):
         )
         return launch_plan_pb2.LaunchPlan(id=_typed(request.id, identifier_pb2.LAUNCH_PLAN), spec=spec, closure=closure)
 
+    def GetActiveLaunchPlan(self, request: Any, context: Any) -> Any:
+        """launch_plan_manager.go GetActiveLaunchPlan: project, domain and name must be set
+        (validation.go ValidateActiveLaunchPlanRequest); the one ACTIVE version of that name, else NOT_FOUND."""
+        for field_name in ("project", "domain", "name"):
+            if not getattr(request.id, field_name):
+                self._abort(context, validation.missing(field_name))
+        wanted = (identifier_pb2.LAUNCH_PLAN, request.id.project, request.id.domain, request.id.name)
+        with self.lock:
+            active = [
+                k for k, state in self.launch_plan_states.items() if k[:4] == wanted and state == launch_plan_pb2.ACTIVE
+            ]
+        if active:
+            kind, project, domain, name, version = active[0]
+            identifier = identifier_pb2.Identifier(
+                resource_type=kind, project=project, domain=domain, name=name, version=version
+            )
+            return self.GetLaunchPlan(common_pb2.ObjectGetRequest(id=identifier), context)
+        context.abort(
+            grpc.StatusCode.NOT_FOUND,
+            f"No active launch plan could be found: {request.id.project}:{request.id.domain}:{request.id.name}",
+        )
+
     def UpdateLaunchPlan(self, request: Any, context: Any) -> Any:
         """launch_plan_manager.go UpdateLaunchPlan: ACTIVE makes this version the one active version of
         its name (enableLaunchPlan deactivates the one active before); INACTIVE (disableLaunchPlan)
@@ -280,6 +305,7 @@ class Admin(admin_pb2_grpc.AdminServiceServicer):
                     f"value with matching already exists (execution {request.name} in {request.project}/{request.domain})",
                 )
             record = ExecutionRecord(request=request, workflow_id=lp_spec.workflow_id, inputs=inputs)
+            record.notifications = _notifications_in_force(request.spec, lp_spec)
             self.executions[key] = record
         self.standin.on_execution_created(exec_id, record, lp_spec)
         return execution_pb2.ExecutionCreateResponse(id=exec_id)
@@ -325,6 +351,7 @@ class Admin(admin_pb2_grpc.AdminServiceServicer):
             workflow_id=record.workflow_id,
             created_at=_stamp(record.created),
             updated_at=now(),
+            notifications=record.notifications,
         )
         if record.started:
             closure.started_at.CopyFrom(_stamp(record.started))
@@ -444,6 +471,16 @@ class CallLog(grpc.ServerInterceptor):
             context.abort(code, f"injected fault in {method}")
 
         return grpc.unary_unary_rpc_method_handler(fail)
+
+
+def _notifications_in_force(spec: execution_pb2.ExecutionSpec, lp_spec: launch_plan_pb2.LaunchPlanSpec) -> list[Any]:
+    """execution_manager.go launchExecutionAndPrepareModel: the request's notifications take precedence; with none
+    and disable_all unset, the launch plan's; disable_all with none: no notification."""
+    if spec.HasField("notifications") and spec.notifications.notifications:
+        return list(spec.notifications.notifications)
+    if spec.disable_all:
+        return []
+    return list(lp_spec.entity_metadata.notifications)
 
 
 def _all_nodes(nodes: Any) -> list[Any]:

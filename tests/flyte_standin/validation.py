@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import zoneinfo
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
@@ -21,6 +22,8 @@ from flyteidl.admin import launch_plan_pb2
 from flyteidl.core import execution_pb2 as core_execution_pb2
 from flyteidl.core import identifier_pb2, interface_pb2, literals_pb2, tasks_pb2, types_pb2
 from google.protobuf import json_format, text_format
+
+from scaffold_flyte.cron import CronError, parse_standard
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 Simple = types_pb2.SimpleType
@@ -125,7 +128,7 @@ def check_valid_execution_id(execution_id: str, field: str) -> None:
 
 
 def validate_execution_request(request: Any, projects: Mapping[str, Sequence[str]], inactive: Collection[str]) -> None:
-    """manager/impl/validation/execution_validator.go ValidateExecutionRequest (notifications and labels aside).
+    """manager/impl/validation/execution_validator.go ValidateExecutionRequest (labels aside).
 
     The name is checked lower-cased, as flyteadmin does (``strings.ToLower``): "Run-1" passes here.
     """
@@ -148,6 +151,8 @@ def validate_execution_request(request: Any, projects: Mapping[str, Sequence[str
             f"Invalid reference entity resource type [{kind}], only [map[TASK:<nil> LAUNCH_PLAN:<nil>]] allowed",
         )
     validate_literal_map(request.inputs, "inputs")
+    if request.spec.HasField("notifications"):
+        validate_notifications(request.spec.notifications.notifications)
 
 
 def check_and_fetch_inputs_for_execution(
@@ -234,7 +239,7 @@ def validate_launch_plan(
     flyteadmin stores the launch plan with its default_inputs replaced by these expected inputs
     (the defaults plus the workflow's unbound inputs, as required ones), and the same map is the
     closure's expected_inputs (repositories/transformers/launch_plan.go CreateLaunchPlan).
-    Schedules, notifications and labels are not checked here (the launcher sets none).
+    Labels are not checked here (the launcher sets none).
     """
     validate_identifier(request.id, identifier_pb2.LAUNCH_PLAN)
     validate_project_and_domain(projects, inactive, request.id.project, request.id.domain)
@@ -243,7 +248,85 @@ def validate_launch_plan(
     validate_identifier(request.spec.workflow_id, identifier_pb2.WORKFLOW)
     validate_literal_map(request.spec.fixed_inputs, "fixed_inputs")
     validate_parameter_map(request.spec.default_inputs, "default_inputs")
-    return expected_inputs_for_launch_plan(workflow_inputs, request.spec.fixed_inputs, request.spec.default_inputs)
+    expected = expected_inputs_for_launch_plan(workflow_inputs, request.spec.fixed_inputs, request.spec.default_inputs)
+    validate_schedule(request.spec.entity_metadata.schedule, expected)
+    if request.spec.HasField("entity_metadata"):
+        validate_notifications(request.spec.entity_metadata.notifications)
+        if request.spec.entity_metadata.HasField("launch_conditions"):
+            raise AdminError(
+                INVALID, f"Launch condition must be empty, found {text(request.spec.entity_metadata.launch_conditions)}"
+            )
+    return expected
+
+
+def validate_schedule(schedule: Any, expected: interface_pb2.ParameterMap) -> None:
+    """manager/impl/validation/launch_plan_validator.go validateSchedule: a schedule needs every required input
+    bound (but the kickoff time argument, which must be a free datetime input), and its cron expression must
+    parse with robfig/cron v3's ParseStandard (``TZ=``/``CRON_TZ=`` prefix: Go's time.LoadLocation)."""
+    if not (schedule.cron_expression or schedule.HasField("rate") or schedule.HasField("cron_schedule")):
+        return
+    kickoff = schedule.kickoff_time_input_arg
+    for name in sorted(expected.parameters):
+        if expected.parameters[name].required and name != kickoff:
+            raise AdminError(
+                INVALID,
+                f"Cannot create a launch plan with a schedule if there is an unbound required input. [{name}] is required",
+            )
+    if kickoff:
+        param = expected.parameters.get(kickoff)
+        if param is None:
+            raise AdminError(
+                INVALID,
+                "Cannot create a schedule with a KickoffTimeInputArg that does not point to a free input. "
+                f"[{kickoff}] is not free or does not exist.",
+            )
+        if param.var.type.simple != Simple.DATETIME:
+            raise AdminError(
+                INVALID,
+                f"KickoffTimeInputArg must reference a datetime input. [{kickoff}] is a [{text(param.var.type)}]",
+            )
+    expression = schedule.cron_expression or schedule.cron_schedule.schedule
+    if expression:
+        try:
+            _parse_standard(expression)
+        except CronError as error:
+            raise AdminError(INVALID, f"Invalid cron expression: {error}") from None
+
+
+def _parse_standard(spec: str) -> None:
+    """robfig/cron v3 parser.go Parse: the time zone prefix, then the five fields or a descriptor.
+
+    The fields go through scaffold_flyte/cron.py, a line-by-line port of parser.go that
+    tests/test_cron.py holds to robfig's own test table (parser_test.go), not to the launcher's needs.
+    """
+    if spec.startswith(("TZ=", "CRON_TZ=")):
+        space, equals = spec.find(" "), spec.find("=")
+        if space < 0:  # Go slices spec[eq+1:-1]: a runtime panic, which grpc-go answers as Unknown
+            raise AdminError(grpc.StatusCode.UNKNOWN, "panic: slice bounds out of range")
+        location = spec[equals + 1 : space]
+        try:
+            if location not in ("", "UTC", "Local"):  # time.LoadLocation's own names
+                zoneinfo.ZoneInfo(location)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise CronError(f"provided bad location {location}: unknown time zone {location}") from None
+        spec = spec[space:].strip()
+    parse_standard(spec)
+
+
+def validate_notifications(notifications: Iterable[Any]) -> None:
+    """manager/impl/validation/notifications_validator.go validateNotifications: one channel with at least one
+    non-empty recipient, and terminal phases only (common IsExecutionTerminal)."""
+    for notification in notifications:
+        channel = notification.WhichOneof("type")
+        if channel is None:
+            raise AdminError(INVALID, "invalid value for notification type")
+        recipients = getattr(notification, channel).recipients_email
+        if not recipients:
+            raise missing("recipients")
+        if any(not recipient for recipient in recipients):
+            raise missing("recipient")
+        if any(phase not in TERMINAL_PHASES for phase in notification.phases):
+            raise AdminError(INVALID, "invalid value for phase")
 
 
 def expected_inputs_for_launch_plan(
