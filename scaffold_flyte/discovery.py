@@ -299,9 +299,11 @@ def stable_names(main: MainWorkflow) -> None:
     module the registered task command imports. Entities from installed packages keep theirs.
     """
     folder = app_dir(main)
+    module = sys.modules[main.module_name]
     with app_package_root(folder):
         for entity in [main.workflow, *entities_under(main.workflow)]:
             _rename(entity, folder)
+            _name_variable(entity, module)
 
 
 def _rename(entity: Any, folder: Path) -> None:
@@ -328,6 +330,25 @@ def _rename(entity: Any, folder: Path) -> None:
         function = getattr(entity, "_workflow_function", None)
         if function is not None and _in_folder(function, folder):
             entity._name = extract_task_module(function)[0]
+
+
+def _name_variable(entity: Any, module: ModuleType) -> None:
+    """Tell flytekit the variable an instance task (a ShellTask, say) of the app's main module is bound to.
+
+    The default resolver's command loads such a task by it (``task-module main task-name
+    count_labels``). flytekit finds the variable by importing the task's module again and looking
+    for the same object (tracker.py TrackedInstance.find_lhs), which fails for a script started as
+    ``python main.py``: the import makes a second copy of every object, and its fallback loads the
+    file without running it (flytekit 1.16). The launcher has the module that ran, so it looks there.
+    """
+    from flytekit.core.python_function_task import PythonInstanceTask
+
+    if not isinstance(entity, PythonInstanceTask) or entity._lhs is not None:
+        return
+    for name, value in vars(module).items():
+        if value is entity:
+            entity._lhs = name
+            return
 
 
 def _by_default_resolver(task: Any) -> bool:
