@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from scaffold_flyte.errors import ExecutionError, ScaffoldFlyteError
 from scaffold_flyte.executions import RETRY_DELAYS, ExecutionRequest, with_retries
+from scaffold_flyte.results import preview
 
 if TYPE_CHECKING:
     from scaffold_flyte.discovery import MainWorkflow
@@ -173,7 +174,7 @@ class Follower:
         report = self._cache_report(item)
         if report:
             log.info(f"{item.request.label}: {report}")
-        log.info(f"{item.request.label}: returned {_preview(value)}")
+        log.info(f"{item.request.label}: returned {preview(value)}")
         return value
 
     def _failure(self, item: Followed, execution: Any) -> str:
@@ -279,12 +280,6 @@ def _as_uri(value: Any) -> Any:
     if isinstance(value, (FlyteFile, FlyteDirectory)):
         return value.remote_source or value.path
     return value
-
-
-def _preview(value: Any, limit: int = 160) -> str:
-    """A value for a log line: its repr, cut short (outputs can be large)."""
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def interrupted_message(items: Sequence[Followed], terminated: bool) -> str:

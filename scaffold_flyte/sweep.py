@@ -12,6 +12,7 @@ import copy
 import functools
 import logging
 import shutil
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, open_dict
 
 import scaffold_flyte.temp_files  # noqa: F401 - removes flytekit's temp folders at exit
+from scaffold_flyte import results
 from scaffold_flyte.discovery import MainWorkflow, launcher_workflow, module_of
 from scaffold_flyte.errors import LauncherConfigError
 from scaffold_flyte.inputs import workflow_inputs
@@ -71,8 +73,11 @@ def launch_sweep(
     configure_log(config.hydra.hydra_logging, config.hydra.verbose)
     Path(str(config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
 
+    durations: dict[int, float] = {}
+
     def run(job: SweepJob, function: Callable[[DictConfig], Any]) -> JobReturn:
         log.info(f"\t{job.label}")
+        started = time.monotonic()
         result = run_job(
             hydra_context=hydra_context,
             task_function=function,
@@ -80,6 +85,7 @@ def launch_sweep(
             job_dir_key="hydra.sweep.dir",
             job_subdir_key="hydra.sweep.subdir",
         )
+        durations[job.num] = time.monotonic() - started
         configure_log(config.hydra.hydra_logging, config.hydra.verbose)
         return result
 
@@ -91,8 +97,13 @@ def launch_sweep(
             raise LauncherConfigError(f"Interrupted while {PLANNING}: nothing was run.") from None
         if settings.mode == "local":
             with local_settings(settings, main):  # hydra.launcher.tasks: checked; what cannot apply here, said once
-                return _launch_local(main, task_function, jobs, run)
-        return _launch_remote(settings, main, jobs, run, config, task_function)
+                returns = _launch_local(main, task_function, jobs, run)
+        else:
+            returns = _launch_remote(settings, main, jobs, run, config, task_function)
+    if durations:  # jobs ran (a dry run runs none): the sweep's table so far, and its CSV
+        sweeper = config.hydra.get("sweeper") or {}
+        results.report(str(config.hydra.sweep.dir), returns, durations, sweeper.get("direction"))
+    return returns
 
 
 def sweep_jobs(
@@ -145,7 +156,9 @@ def _launch_local(
 
 def _run_locally(main: MainWorkflow, inputs: dict[str, Any], job: SweepJob, cfg: DictConfig) -> Any:
     """The job's function under run_job: the workflow on the inputs split up front (``cfg`` is the same config)."""
-    return call_workflow(main, inputs, job.label)
+    value = call_workflow(main, inputs, job.label)
+    log.info(f"{job.label}: returned {results.preview(value)}")  # as a remote job's value is logged
+    return value
 
 
 def _interrupted_locally(jobs: list[SweepJob], returns: list[JobReturn]) -> str:

@@ -18,6 +18,7 @@ from omegaconf import OmegaConf
 from tests.flyte_standin import StandIn
 from tests.helpers import EXAMPLES, load_app, record_overrides, recorded, run_app, tasks_that_ran
 from tests.test_remote import copy_app, launch, literal_as, remote
+from tests.test_results import results_csv
 
 APP = EXAMPLES / "optuna_search"
 N_TRIALS, BATCH = 6, 3  # conf/config.yaml: hydra.sweeper.n_trials, n_jobs
@@ -68,6 +69,12 @@ def test_a_local_search_runs_every_trial_and_writes_the_best(home: Path, tmp_pat
     assert len({job["value"] for job in jobs}) == N_TRIALS
     results = check_results(home.parent / "multirun", jobs)
     assert results["best_params"]["model.degree"] == 2  # the data is a parabola
+    # the launcher's table, one launch per batch: the file holds every trial, the best (smallest) first
+    rows = results_csv(home.parent / "multirun")
+    assert sorted(int(row["job"]) for row in rows) == list(range(N_TRIALS))
+    assert [float(row["value"]) for row in rows] == sorted(job["value"] for job in jobs)
+    assert float(rows[0]["value"]) == results["best_value"]
+    assert output.count("Sweep results (") == N_TRIALS // BATCH
 
 
 def test_a_search_over_remote_runs_in_batches(standin: StandIn, home: Path, tmp_path: Path) -> None:
@@ -91,6 +98,11 @@ def test_a_search_over_remote_runs_in_batches(standin: StandIn, home: Path, tmp_
         assert literal_as(record.outputs.literals["o0"], float) == job["value"]
         assert math.isclose(job["value"], by_hand(trial_params(job)), rel_tol=1e-12)
     check_results(home.parent / "multirun", jobs)
+    # the results file names each trial's execution by its console URL
+    rows = {int(row["job"]): row for row in results_csv(home.parent / "multirun")}
+    assert sorted(rows) == list(range(N_TRIALS))
+    for num, row in rows.items():
+        assert row["url"].endswith(f"/executions/{launched[num].execution}") and row["status"] == "COMPLETED"
 
     # two batches: the second one's executions were created once the first one's had finished
     first = [executions[launched[n].execution] for n in range(BATCH)]
