@@ -63,22 +63,23 @@ class Stopped(Exception):  # noqa: N818 - not an error: the launch is stopping
 def create_execution(
     remote: Any, launch_plan: Any, literals: dict[str, Any], name: str, notifications: Sequence[Any] = ()
 ) -> Any:
-    """CreateExecution of ``launch_plan`` under ``name``, then the execution as FlyteRemote returns it.
+    """CreateExecution of ``launch_plan`` under ``name``: one RPC; returns the execution's identifier.
 
-    The request is the one FlyteRemote._execute sends, with one difference: the notifications
-    arrive. flytekit 1.16 sets ExecutionSpec's ``notifications`` and ``disable_all`` together, and
+    The request is the one FlyteRemote._execute sends, with two differences. The notifications
+    arrive: flytekit 1.16 sets ExecutionSpec's ``notifications`` and ``disable_all`` together, and
     the two are one protobuf oneof (notification_overrides), so the ``disable_all=False`` it needs to
     send any notification, set last, clears them. Here only ``notifications`` is set, and only when
     there are some: flyteadmin then takes the launch plan's own (execution_manager.go
     launchExecutionAndPrepareModel: the request's, when non-empty, else the launch plan's unless
-    disable_all). A name that exists already is that execution (a retry after a lost answer), as
-    FlyteRemote treats it.
+    disable_all). And nothing follows the create: FlyteRemote reads the new execution back with
+    GetExecution, a second RPC per job that tells nothing the follower's first listing does not.
+    A name that exists already is that execution (a retry after a lost answer), as FlyteRemote
+    treats it.
     """
     from flytekit.exceptions.user import FlyteEntityAlreadyExistsException
     from flytekit.models.core.identifier import WorkflowExecutionIdentifier
     from flytekit.models.execution import ExecutionMetadata, ExecutionSpec, NotificationList
     from flytekit.models.literals import LiteralMap
-    from flytekit.remote.executions import FlyteWorkflowExecution
 
     spec = ExecutionSpec(
         launch_plan.id,
@@ -90,8 +91,7 @@ def create_execution(
         remote.client.create_execution(project, domain, name, spec, LiteralMap(literals))
     except FlyteEntityAlreadyExistsException:
         log.debug(f"execution {name} exists already: taking it as this job's")
-    identifier = WorkflowExecutionIdentifier(project, domain, name)
-    return FlyteWorkflowExecution.promote_from_model(remote.client.get_execution(identifier), remote=remote)
+    return WorkflowExecutionIdentifier(project, domain, name)
 
 
 def with_retries(

@@ -1,8 +1,12 @@
 """Following executions to the end: polling, a progress line per change, outputs as Python values.
 
-Every poll round asks for the state of each unfinished execution, at most ``parallel`` requests at
-once; transient admin failures are retried with backoff, and when the admin stays away the error
-lists every execution so nothing is lost.
+A poll round costs one ListExecutions per page of unfinished executions (``value_in`` on their
+names, in flyteadmin's filter syntax: util/filters.go ParseFilters), not one GetExecution each:
+following 1,000 executions is 10 requests a round. Each finished execution is then read once:
+its outputs (GetExecutionData), or its full error (GetExecution: a listing cuts error messages
+to 100 bytes, transformers/execution.go TrimErrorMessage), and its node executions for the
+cache report. Transient admin failures are retried with backoff, and when the admin stays away
+the error lists every execution so nothing is lost.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     from scaffold_flyte.discovery import MainWorkflow
 
 log = logging.getLogger(__name__)
+PAGE = 100  # executions per ListExecutions request: flyteadmin's usual page size
 
 
 class ExecutionFailed(ScaffoldFlyteError):
@@ -36,7 +40,7 @@ class Followed:
     """What is known of one execution."""
 
     request: ExecutionRequest
-    execution: Any  # FlyteWorkflowExecution
+    identifier: Any  # flytekit's WorkflowExecutionIdentifier
     url: str
     phase: str = "QUEUED"
     since: float = field(default_factory=time.monotonic)
@@ -53,19 +57,19 @@ class Follower:
         executions: dict[int, Any],
         requests: Sequence[ExecutionRequest],
         console_url: Callable[[str], str],
-        parallel: int = 8,
         poll_interval: float = 2.0,
         timeout: float | None = None,
         delays: Sequence[float] = RETRY_DELAYS,
     ) -> None:
         self.remote = remote
         self.followed = {
-            r.num: Followed(r, executions[r.num], console_url(r.name)) for r in requests if r.num in executions
+            r.num: Followed(r, getattr(executions[r.num], "id", executions[r.num]), console_url(r.name))
+            for r in requests
+            if r.num in executions
         }
         # outputs come back typed as the local workflow declares them; a failing node is named by its task
         self.output_types = dict(main.workflow.python_interface.outputs)
         self.task_names = {node.id: str(getattr(node.flyte_entity, "name", node.id)) for node in main.workflow.nodes}
-        self.parallel = parallel
         self.poll_interval = poll_interval
         self.deadline = None if timeout is None else time.monotonic() + timeout
         self.timeout = timeout
@@ -111,20 +115,17 @@ class Follower:
         return "; ".join(f"{i.request.label}: {i.request.name} {i.url}" for i in self.followed.values() if not i.done)
 
     def poll_round(self) -> None:
-        """Ask for every unfinished execution's state once, and report each change."""
+        """List every unfinished execution's phase, a page at a time, and report each change."""
         pending = [item for item in self.followed.values() if not item.done]
         self.polls += 1
-        self.state_requests += len(pending)
-        pool = ThreadPoolExecutor(max_workers=max(1, min(self.parallel, len(pending) or 1)))
-        try:
-            states = list(pool.map(self._state, pending))
-        except BaseException:
-            self.stop.set()
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        phases: dict[str, int] = {}
+        for start in range(0, len(pending), PAGE):
+            phases.update(self._list_phases(pending[start : start + PAGE]))
         changed = False
-        for item, (phase, done) in zip(pending, states, strict=True):
+        for item in pending:
+            if item.request.name not in phases:  # not listed yet: it was created, so it stays as it was
+                continue
+            phase, done = _phase_name(phases[item.request.name])
             if phase != item.phase:
                 item.phase, item.since, item.done, changed = phase, time.monotonic(), done, True
                 elapsed = time.monotonic() - self.started
@@ -136,34 +137,41 @@ class Follower:
             summary = ", ".join(f"{count} {phase.lower()}" for phase, count in sorted(counts.items()))
             log.info(f"executions: {summary}")
 
-    def _state(self, item: Followed) -> tuple[str, bool]:
-        from flytekit.models.core.execution import WorkflowExecutionPhase
+    def _list_phases(self, page: Sequence[Followed]) -> dict[str, int]:
+        """One ListExecutions for up to a page of executions (all of one project and domain): phase by name."""
+        from flytekit.models.filters import ValueIn
 
-        execution = with_retries(
-            lambda: self.remote.client.get_execution(item.execution.id),
-            f"following {item.request.label} ({item.request.name})",
+        first = page[0].identifier
+        names = [item.request.name for item in page]
+        self.state_requests += 1
+        executions, _ = with_retries(
+            lambda: self.remote.client.list_executions_paginated(
+                first.project, first.domain, limit=PAGE, filters=[ValueIn("execution_name", names)]
+            ),
+            f"following {len(names)} execution(s) ({names[0]} ...)",
             self.delays,
             self.stop,
         )
-        phase = execution.closure.phase
-        terminal = phase in (
-            WorkflowExecutionPhase.SUCCEEDED,
-            WorkflowExecutionPhase.FAILED,
-            WorkflowExecutionPhase.ABORTED,
-            WorkflowExecutionPhase.TIMED_OUT,
-        )
-        return WorkflowExecutionPhase.enum_to_string(phase), terminal
+        return {execution.id.name: execution.closure.phase for execution in executions}
 
     def _outcome(self, item: Followed) -> Any:
-        execution = with_retries(
-            lambda: self.remote.sync_execution(item.execution),
-            f"reading the outputs of {item.request.label} ({item.request.name})",
+        from flytekit.core.type_engine import LiteralsResolver
+
+        what = f"{item.request.label} ({item.request.name})"
+        if item.phase != "SUCCEEDED":
+            execution = with_retries(
+                lambda: self.remote.client.get_execution(item.identifier), f"reading {what}", self.delays
+            )
+            raise ExecutionFailed(self._failure(item, execution))
+        data = with_retries(
+            lambda: self.remote.client.get_execution_data(item.identifier),
+            f"reading the outputs of {what}",
             self.delays,
         )
-        if item.phase != "SUCCEEDED":
-            raise ExecutionFailed(self._failure(item, execution))
         try:
-            values = [execution.outputs.get(name, as_type=t) for name, t in self.output_types.items()]
+            # inline outputs, or the signed URL's file when they are too large to be inline (FlyteRemote's own reader)
+            outputs = LiteralsResolver(self.remote._get_output_literal_map(data).literals, ctx=self.remote.context)
+            values = [outputs.get(name, as_type=t) for name, t in self.output_types.items()]
         except Exception as error:  # noqa: BLE001 - any conversion failure is reported the same way
             raise ExecutionFailed(
                 f"{item.request.label}: execution {item.request.name} succeeded, but its outputs cannot be turned "
@@ -191,7 +199,7 @@ class Follower:
         result itself is reported anyway, so a failed listing only leaves those details out.
         """
         try:
-            nodes, _ = self.remote.client.list_node_executions(item.execution.id, limit=100)
+            nodes, _ = self.remote.client.list_node_executions(item.identifier, limit=100)
         except Exception:  # noqa: BLE001 - see the docstring
             return {}
         return {n.metadata.spec_node_id or n.id.node_id: n for n in nodes}
@@ -241,7 +249,7 @@ class Follower:
 
     def terminate(self, items: Sequence[Followed], cause: str) -> None:
         """Abort each execution (see terminate_executions)."""
-        ids = {item.request.name: item.execution.id for item in items}
+        ids = {item.request.name: item.identifier for item in items}
         terminate_executions(self.remote, ids, cause, self.delays)
 
 
@@ -280,6 +288,19 @@ def _as_uri(value: Any) -> Any:
     if isinstance(value, (FlyteFile, FlyteDirectory)):
         return value.remote_source or value.path
     return value
+
+
+def _phase_name(phase: int) -> tuple[str, bool]:
+    """The phase's name, and whether the execution has ended (common/executions.go IsExecutionTerminal)."""
+    from flytekit.models.core.execution import WorkflowExecutionPhase
+
+    terminal = phase in (
+        WorkflowExecutionPhase.SUCCEEDED,
+        WorkflowExecutionPhase.FAILED,
+        WorkflowExecutionPhase.ABORTED,
+        WorkflowExecutionPhase.TIMED_OUT,
+    )
+    return WorkflowExecutionPhase.enum_to_string(phase), terminal
 
 
 def interrupted_message(items: Sequence[Followed], terminated: bool) -> str:

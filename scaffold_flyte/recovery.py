@@ -477,7 +477,6 @@ def _follower(
         executions,
         requests,
         connection.console_url,
-        parallel=settings.max_parallel_executions,
         poll_interval=settings.poll_interval,
         timeout=settings.timeout,
     )
@@ -563,7 +562,6 @@ def recover_one(
         {0: fetch(connection, made)},
         [request],
         connection.console_url,
-        parallel=1,
         poll_interval=poll_interval,
         timeout=timeout,
     )

@@ -105,7 +105,6 @@ def execute(
         executions,
         [request],
         connection.console_url,
-        parallel=1,
         poll_interval=poll_interval,
         timeout=timeout,
     )

@@ -182,7 +182,6 @@ def act(plan: RemotePlan, jobs: list[Any], run_job_for: Any, ledger: LaunchLedge
             executions,
             plan.requests,
             plan.connection.console_url,
-            parallel=settings.max_parallel_executions,
             poll_interval=settings.poll_interval,
             timeout=settings.timeout,
         )

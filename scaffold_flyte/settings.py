@@ -76,7 +76,7 @@ class FlyteLauncherConf:
     dry_run: bool = False
     # wait for the executions and hand their outputs to Hydra; false: return ids and URLs at once
     wait: bool = True
-    # executions created (and polled) at once (1 or more)
+    # executions created at once (1 or more)
     max_parallel_executions: int = 8
     # allow ${oc.env:...} values in execution inputs (they are sent, and stored, in plain text)
     allow_env_inputs: bool = False

@@ -185,7 +185,7 @@ def test_unreachable_endpoint_is_one_line_before_any_build(client: Any, home: Pa
 def test_transient_admin_failures_are_retried_without_duplicates(standin: StandIn, home: Path, tmp_path: Path) -> None:
     app = copy_app(tmp_path)
     standin.faults.fail_next("CreateExecution", times=6)  # flytekit retries 3 times by itself; we back off
-    standin.faults.fail_next("GetExecution", times=5)
+    standin.faults.fail_next("ListExecutions", times=5)  # following: a listing per poll round
     result = launch(app, remote(standin, "flaky", "model.learning_rate=0.1,0.2"), home)
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(standin.executions()) == 2

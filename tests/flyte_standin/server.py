@@ -18,7 +18,7 @@ from flyteidl.core import execution_pb2 as core_execution_pb2
 from flyteidl.service import admin_pb2_grpc, dataproxy_pb2, dataproxy_pb2_grpc
 from google.protobuf import timestamp_pb2
 
-from tests.flyte_standin import validation
+from tests.flyte_standin import filters, validation
 
 Phase = core_execution_pb2.WorkflowExecution
 MAX_RESPONSE_DATA_BYTES = 2 * 1024 * 1024  # flyteadmin's remoteData.maxSizeInBytes default (2 * MB)
@@ -346,21 +346,26 @@ class Admin(admin_pb2_grpc.AdminServiceServicer):
     def GetExecution(self, request: Any, context: Any) -> Any:
         self._checked(context, validation.validate_workflow_execution_identifier, request.id)
         record = self._record(context, request.id)
-        closure = execution_pb2.ExecutionClosure(
-            phase=record.phase,
-            workflow_id=record.workflow_id,
-            created_at=_stamp(record.created),
-            updated_at=now(),
-            notifications=record.notifications,
-        )
-        if record.started:
-            closure.started_at.CopyFrom(_stamp(record.started))
-            closure.duration.FromSeconds(int((record.finished or time.time()) - record.started))
-        if record.abort_requested:  # set by TerminateExecution (transformers/execution.go SetExecutionAborting)
-            closure.abort_metadata.cause = record.abort_cause
-        if record.error is not None:  # a later event's error replaces it (UpdateExecutionModelState)
-            closure.error.CopyFrom(record.error)
-        return execution_pb2.Execution(id=request.id, spec=record.request.spec, closure=closure)
+        return execution_pb2.Execution(id=request.id, spec=record.request.spec, closure=_closure(record))
+
+    def ListExecutions(self, request: Any, context: Any) -> Any:
+        """execution_manager.go ListExecutions, its filters, sort and paging as filters.py mirrors them;
+        each execution as GetExecution shows it, but for its error message cut to 100 bytes
+        (transformers/execution.go ListExecutionTransformerOptions)."""
+        with self.lock:
+            records = dict(self.executions)
+        page, token = self._checked(context, filters.list_executions, request, records)
+        listed = []
+        for (project, domain, name), record in page:
+            closure = _closure(record)
+            if closure.HasField("error"):
+                closure.error.message = filters.trimmed_error_message(closure.error.message)
+            exec_id = identifier_pb2.WorkflowExecutionIdentifier(project=project, domain=domain, name=name)
+            spec = execution_pb2.ExecutionSpec()
+            spec.CopyFrom(record.request.spec)
+            spec.ClearField("inputs")  # "TO BE DELETED" in ListExecutions: the deprecated inline inputs
+            listed.append(execution_pb2.Execution(id=exec_id, spec=spec, closure=closure))
+        return execution_pb2.ExecutionList(executions=listed, token=token)
 
     def GetExecutionData(self, request: Any, context: Any) -> Any:
         """flyteadmin/pkg/manager/impl/util/data.go GetOutputs, with remoteData.signedUrls on and
@@ -471,6 +476,25 @@ class CallLog(grpc.ServerInterceptor):
             context.abort(code, f"injected fault in {method}")
 
         return grpc.unary_unary_rpc_method_handler(fail)
+
+
+def _closure(record: ExecutionRecord) -> Any:
+    """An execution's closure as flyteadmin's transformers/execution.go FromExecutionModel gives it."""
+    closure = execution_pb2.ExecutionClosure(
+        phase=record.phase,
+        workflow_id=record.workflow_id,
+        created_at=_stamp(record.created),
+        updated_at=now(),
+        notifications=record.notifications,
+    )
+    if record.started:
+        closure.started_at.CopyFrom(_stamp(record.started))
+        closure.duration.FromSeconds(int((record.finished or time.time()) - record.started))
+    if record.abort_requested:  # set by TerminateExecution (transformers/execution.go SetExecutionAborting)
+        closure.abort_metadata.cause = record.abort_cause
+    if record.error is not None:  # a later event's error replaces it (UpdateExecutionModelState)
+        closure.error.CopyFrom(record.error)
+    return closure
 
 
 def _notifications_in_force(spec: execution_pb2.ExecutionSpec, lp_spec: launch_plan_pb2.LaunchPlanSpec) -> list[Any]:
