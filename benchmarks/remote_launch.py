@@ -208,7 +208,7 @@ def waited_sweep(bench: Bench) -> None:
     print(f"    following: {followed.group(0) if followed else 'n/a'}")
     if rounds:
         polls, states = int(rounds.group(1)), int(rounds.group(2))
-        print(f"    RPCs per poll round: {states / polls:.1f} GetExecution (one per unfinished execution)")
+        print(f"    RPCs per poll round: {states / polls:.1f} ListExecutions (one per page of unfinished executions)")
     print(f"    RPCs in all: {calls_line(waited.calls)}")
 
 

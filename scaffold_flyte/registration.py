@@ -122,25 +122,31 @@ def serialization_settings(
     )
 
 
-def launch_plan_id(main: MainWorkflow, connection: Connection, version: str) -> Any:
-    from flytekit.models.core.identifier import Identifier, ResourceType
-
-    return Identifier(ResourceType.LAUNCH_PLAN, connection.project, connection.domain, main.name, version)
-
-
 def registered_launch_plan(remote: Any, main: MainWorkflow, connection: Connection, version: str) -> Any | None:
-    """The default launch plan at ``version`` if Flyte has it (it is registered last), else None."""
-    from flytekit.exceptions.user import FlyteEntityNotExistException
+    """The default launch plan at ``version`` if Flyte has it (it is registered last), else None.
 
-    try:
-        return remote.client.get_launch_plan(launch_plan_id(main, connection, version))
-    except FlyteEntityNotExistException:
-        return None
+    One ListLaunchPlans on the name, filtered on the version, rather than a GetLaunchPlan: flytekit's
+    client retries every error three times (clients/grpc_utils/wrap_exception_interceptor.py),
+    NOT_FOUND included, so asking for a version not registered yet cost four calls, where a listing
+    answers an empty page in one.
+    """
+    from flytekit.models.common import NamedEntityIdentifier
+    from flytekit.models.filters import Equal
+
+    named = NamedEntityIdentifier(connection.project, connection.domain, main.name)
+    plans, _ = remote.client.list_launch_plans_paginated(named, limit=1, filters=[Equal("version", version)])
+    return plans[0] if plans else None
 
 
-def fetch_launch_plan(remote: Any, main: MainWorkflow, version: str) -> Any:
-    """The registered default launch plan, with the registered workflow's interface (its inputs' types)."""
-    return remote.fetch_launch_plan(name=main.name, version=version)
+def fetch_launch_plan(remote: Any, main: MainWorkflow, version: str, registered: Any | None = None) -> Any:
+    """The registered default launch plan, with the registered workflow's interface (its inputs' types).
+
+    ``registered``: the launch plan as a listing returned it, so that only its workflow is read
+    (GetWorkflow), as FlyteRemote.fetch_launch_plan does after its own GetLaunchPlan.
+    """
+    if registered is None:
+        return remote.fetch_launch_plan(name=main.name, version=version)
+    return remote._upgrade_launchplan(registered)
 
 
 def upload_bundle(remote: Any, bundle: CodeBundle, connection: Connection) -> str:

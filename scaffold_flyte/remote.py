@@ -90,7 +90,7 @@ def execute(
             "`python main.py -m hydra/launcher=flyte` (its flyte_execution.yaml records the version), or name a "
             "registered version."
         )
-    launch_plan = fetch_launch_plan(remote, main, version)
+    launch_plan = fetch_launch_plan(remote, main, version, registered)
     request = ExecutionRequest(0, label, execution_name or f"x{uuid.uuid4().hex[:12]}", inputs)
     local_types = dict(main.workflow.python_interface.inputs)
     literals = registered_literals(remote, launch_plan, [request], local_types, f"{main.name} at version {version}")

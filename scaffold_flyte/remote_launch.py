@@ -314,7 +314,7 @@ def _registered(remote: Any, plan: RemotePlan) -> tuple[Any, dict[int, dict[str,
                 f"{plan.connection.domain}: launch without hydra.launcher.version (or with build=auto) to register it."
             )
         return None
-    launch_plan = fetch_launch_plan(remote, plan.main, plan.version)
+    launch_plan = fetch_launch_plan(remote, plan.main, plan.version, existing)
     literals = _literals(remote, launch_plan, plan)
     log.info(f"{plan.main.name} version {plan.version} is registered already: nothing to upload or register")
     return launch_plan, literals

@@ -17,6 +17,7 @@ from typing import Any
 
 import grpc
 import pytest
+from flyteidl.admin import launch_plan_pb2
 from flyteidl.service import admin_pb2_grpc
 
 from scaffold_flyte.connection import first_call, resolve_connection
@@ -74,8 +75,8 @@ def test_a_dns_endpoint_setting_is_read_as_flytekit_reads_it(tmp_path: Path, mon
 class NoLaunchPlans(admin_pb2_grpc.AdminServiceServicer):
     """An admin that knows no launch plan: enough to answer the launch's first call."""
 
-    def GetLaunchPlan(self, request: Any, context: Any) -> Any:
-        context.abort(grpc.StatusCode.NOT_FOUND, "missing entity of type launch plan")
+    def ListLaunchPlans(self, request: Any, context: Any) -> Any:
+        return launch_plan_pb2.LaunchPlanList()
 
 
 @pytest.fixture

@@ -151,3 +151,68 @@ def test_standin_cuts_listed_error_messages_to_100_bytes() -> None:
     assert trimmed_error_message("x" * 99) == "x" * 99
     assert trimmed_error_message("x" * 250) == "x" * 100
     assert trimmed_error_message("x" * 99 + "é" + "y") == "x" * 99  # never half a character
+
+
+def test_is_it_registered_is_one_call_and_a_relaunch_costs_less_than_a_bare_execute(
+    standin: StandIn, home: Path
+) -> None:
+    from flytekit.configuration import Config
+    from flytekit.models.literals import Literal
+    from flytekit.remote import FlyteRemote
+
+    from tests.test_schedules import launch as launch_prebuilt
+
+    first = launch_prebuilt(standin, home, "model.name=a")
+    assert first.returncode == 0, first.stderr[-3000:]
+    # not registered yet: one listing says so (a GetLaunchPlan's NOT_FOUND would be retried three times)
+    assert standin.calls["ListLaunchPlans"] == 1 and standin.calls.get("GetLaunchPlan", 0) <= 1
+    standin.reset_calls()
+    again = launch_prebuilt(standin, home, "model.name=a")
+    assert again.returncode == 0, again.stderr[-3000:]
+    ours = standin.calls
+    assert ours == {"ListLaunchPlans": 1, "GetWorkflow": 1, "CreateExecution": 1}
+
+    # what a bare FlyteRemote.execute of the same launch plan costs, on the same stand-in
+    (record, *_) = standin.executions().values()
+    launch_plan = record.request.spec.launch_plan
+    standin.reset_calls()
+    remote = FlyteRemote(Config.for_endpoint(standin.endpoint, insecure=True), "flytesnacks", "development")
+    fetched = remote.fetch_launch_plan(name=launch_plan.name, version=launch_plan.version)
+    inputs = {k: Literal.from_flyte_idl(v) for k, v in record.request.inputs.literals.items()}
+    remote.execute(fetched, inputs=inputs, execution_name="bare-execute", wait=False)
+    bare = standin.calls
+    assert sum(ours.values()) < sum(bare.values()), (ours, bare)
+
+
+def test_standin_lists_launch_plans_as_flyteadmin_does() -> None:
+    from flyteidl.admin import launch_plan_pb2
+    from flyteidl.core import identifier_pb2
+
+    from tests.flyte_standin.filters import list_launch_plans
+
+    lp = identifier_pb2.LAUNCH_PLAN
+    states = {
+        (lp, "p", "d", "main.wf", "v1"): launch_plan_pb2.INACTIVE,
+        (lp, "p", "d", "main.wf", "v2"): launch_plan_pb2.ACTIVE,
+        (lp, "p", "d", "other", "v1"): launch_plan_pb2.INACTIVE,
+        (lp, "q", "d", "main.wf", "v1"): launch_plan_pb2.INACTIVE,
+    }
+
+    def versions(name: str = "", filters: str = "", **extra: Any) -> list[tuple[str, str]]:
+        request = common_pb2.ResourceListRequest(
+            id=common_pb2.NamedEntityIdentifier(project="p", domain="d", name=name), limit=10, filters=filters, **extra
+        )
+        return [(key[3], key[4]) for key in list_launch_plans(request, states)[0]]
+
+    assert versions("main.wf", "eq(version,v2)") == [("main.wf", "v2")]
+    assert versions("main.wf", "eq(version,v3)") == []  # an empty page, not NOT_FOUND
+    assert versions() == [("main.wf", "v1"), ("main.wf", "v2"), ("other", "v1")]  # the name is optional
+    assert versions(filters="eq(state,1)") == [("main.wf", "v2")]
+    for filters, message in [
+        ("eq(phase,RUNNING)", "'launch_plan.phase' is invalid filter"),
+        ("eq(execution.phase,RUNNING)", "'execution' entity is not allowed in filters"),
+    ]:
+        with pytest.raises(AdminError, match=re.escape(message)):
+            versions("main.wf", filters)
+    with pytest.raises(AdminError, match="invalid pagination token x for ListLaunchPlans"):
+        versions("main.wf", token="x")

@@ -1,11 +1,11 @@
-"""flyteadmin's list filters, sorting and paging for executions, inside a TEST STAND-IN (not a Flyte).
+"""flyteadmin's list filters, sorting and paging, inside a TEST STAND-IN (not a Flyte).
 
-Mirrors, for ListExecutions:
+Mirrors, for ListExecutions and ListLaunchPlans:
 - flyteadmin/pkg/manager/impl/util/filters.go ParseFilters: ``func(field,value)`` expressions
   joined by ``+``, matched by the regex ``(.+)\\((.+),\\s?(.+)\\)``; a field may name another entity
-  by prefix (``launch_plan.name``), allowed for executions only as in ``allowedJoinEntities``;
-  the field must be a column of that entity's model (``entityColumns``, from
-  repositories/models/execution.go: gorm's column names); values split on ``;``.
+  by prefix (``launch_plan.name``), allowed only as in ``allowedJoinEntities``; the field must be a
+  column of that entity's model (``entityColumns``, from repositories/models/execution.go and
+  launch_plan.go: gorm's column names); values split on ``;``.
 - flyteadmin/pkg/common/filters.go: the functions (contains, not_like, gt, gte, lt, lte, eq, ne,
   value_in, value_not_in), an unknown one INVALID_ARGUMENT "unrecognized filter function";
   a request's own filters name the columns (``execution_name``): ``name`` is no column, so only
@@ -17,8 +17,11 @@ Mirrors, for ListExecutions:
   the request filters on state (addStateFilter), a next token only when a full page came back,
   error messages cut to 100 bytes (transformers/execution.go TrimErrorMessage), and sort keys
   checked against the columns (common/sorting.go NewSortParameter).
+- flyteadmin/pkg/manager/impl/launch_plan_manager.go ListLaunchPlans: the same request checks, the
+  id's project, domain and name as equality filters on the launch plan's own columns.
 
-The stand-in evaluates what its records hold (project, domain, name, phase, state, creation order);
+The stand-in evaluates what its records hold (project, domain, name, version, phase, state,
+creation order);
 a valid filter or sort on any other column is refused with UNIMPLEMENTED, never ignored.
 """
 
@@ -72,7 +75,27 @@ EXECUTION_COLUMNS = frozenset(
         "launch_entity",
     ]
 )
-# util/filters.go filterFieldEntityPrefix, and allowedJoinEntities[Execution]
+# repositories/models/launch_plan.go LaunchPlan (with BaseModel)
+LAUNCH_PLAN_COLUMNS = frozenset(
+    [
+        "id",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "project",
+        "domain",
+        "name",
+        "version",
+        "spec",
+        "workflow_id",
+        "closure",
+        "state",
+        "digest",
+        "schedule_type",
+        "launch_condition_type",
+    ]
+)
+# util/filters.go filterFieldEntityPrefix
 ENTITY_PREFIXES = (
     "task",
     "workflow",
@@ -88,38 +111,59 @@ ENTITY_PREFIXES = (
     "execution_admin_tag",
     "execution_tag",
 )
-JOINABLE = {"execution", "launch_plan", "workflow", "task", "admin_tag", "execution_tag"}
 SINGLE = {"contains", "not_like", "gt", "gte", "lt", "lte", "eq", "ne"}
 REPEATED = {"value_in", "value_not_in"}
-ACTIVE = "0"  # admin.ExecutionState EXECUTION_ACTIVE, the state column of an execution not archived
+ACTIVE = "0"  # the state column of an execution not archived (admin.ExecutionState EXECUTION_ACTIVE)
+
+
+@dataclass(frozen=True)
+class Table:
+    """One of flyteadmin's listed entities: its name, its model's columns, the entities its filters may join
+    (util/filters.go allowedJoinEntities), and how its list call names itself in errors."""
+
+    entity: str
+    columns: frozenset[str]
+    joinable: frozenset[str]
+    call: str
+    identifier_prefix: str  # common/filters.go customizeField: executions keep their id as execution_*
+
+
+EXECUTIONS = Table(
+    "execution",
+    EXECUTION_COLUMNS,
+    frozenset({"execution", "launch_plan", "workflow", "task", "admin_tag", "execution_tag"}),
+    "ListExecutions",
+    "execution_",
+)
+LAUNCH_PLANS = Table("launch_plan", LAUNCH_PLAN_COLUMNS, frozenset({"launch_plan", "workflow"}), "ListLaunchPlans", "")
 
 
 @dataclass(frozen=True)
 class Filter:
     function: str
-    field: str  # a column of the executions table
+    field: str  # a column of the listed table
     values: tuple[str, ...]
 
 
-def parse_filters(text: str) -> list[Filter]:
-    """util/filters.go ParseFilters for the execution entity."""
+def parse_filters(text: str, table: Table = EXECUTIONS) -> list[Filter]:
+    """util/filters.go ParseFilters."""
     filters = []
     for expression in text.split("+"):
         match = FILTER.search(expression)  # Go's FindStringSubmatch: the leftmost match
         if match is None:
             raise AdminError(INVALID, "invalid value for filters")
         function, field, value = match.group(1), match.group(2), match.group(3)
-        entity = "execution"
+        entity = table.entity
         for prefix in ENTITY_PREFIXES:
             if field.startswith(prefix + "."):
                 entity, field = prefix, field[len(prefix) + 1 :]
                 break
-        if entity not in JOINABLE:
+        if entity not in table.joinable:
             raise AdminError(INVALID, f"'{entity}' entity is not allowed in filters")
-        if entity != "execution":
+        if entity != table.entity:
             raise AdminError(grpc.StatusCode.UNIMPLEMENTED, f"stand-in: filters on {entity} are not supported")
-        if field not in EXECUTION_COLUMNS:
-            raise AdminError(INVALID, f"'execution.{field}' is invalid filter")
+        if field not in table.columns:
+            raise AdminError(INVALID, f"'{entity}.{field}' is invalid filter")
         if function not in SINGLE and function not in REPEATED:
             raise AdminError(INVALID, f"unrecognized filter function: {function}")
         values = tuple(value.split(";"))
@@ -129,9 +173,9 @@ def parse_filters(text: str) -> list[Filter]:
     return filters
 
 
-def _column(record_key: tuple[str, str, str], record: Any, column: str) -> str:
-    """What the stand-in's record holds in ``column``, as postgres would compare it (text)."""
-    project, domain, name = record_key
+def execution_column(key: tuple[str, str, str], record: Any, column: str) -> str:
+    """What the stand-in's execution record holds in ``column``, as postgres would compare it (text)."""
+    project, domain, name = key
     if column == "execution_project":
         return project
     if column == "execution_domain":
@@ -143,6 +187,14 @@ def _column(record_key: tuple[str, str, str], record: Any, column: str) -> str:
     if column == "state":  # no execution of the stand-in is ever archived
         return ACTIVE
     raise AdminError(grpc.StatusCode.UNIMPLEMENTED, f"stand-in: filters on execution.{column} are not supported")
+
+
+def launch_plan_column(key: tuple[Any, ...], state: int, column: str) -> str:
+    """What the stand-in holds of a launch plan (key: kind, project, domain, name, version; its state)."""
+    values = dict(zip(("project", "domain", "name", "version"), key[1:], strict=True), state=str(state))
+    if column not in values:
+        raise AdminError(grpc.StatusCode.UNIMPLEMENTED, f"stand-in: filters on launch_plan.{column} are not supported")
+    return values[column]
 
 
 def _like(pattern: str, text: str) -> bool:
@@ -165,7 +217,25 @@ TESTS: dict[str, Callable[[str, tuple[str, ...]], bool]] = {
 
 
 def list_executions(request: Any, records: dict[tuple[str, str, str], Any]) -> tuple[list[tuple[Any, Any]], str]:
-    """ListExecutions' selection: the (key, record) pairs of one page, in order, and the next token."""
+    """execution_manager.go ListExecutions' selection: (key, record) pairs of one page, and the next token."""
+    rows = list(records.items())
+    return list_rows(request, rows, EXECUTIONS, lambda row, column: execution_column(row[0], row[1], column))
+
+
+def list_launch_plans(request: Any, states: dict[tuple[Any, ...], int]) -> tuple[list[tuple[Any, ...]], str]:
+    """launch_plan_manager.go ListLaunchPlans' selection: the keys of one page, and the next token."""
+    keys = list(states)
+    return list_rows(request, keys, LAUNCH_PLANS, lambda key, column: launch_plan_column(key, states[key], column))
+
+
+def list_rows(request: Any, rows: list[Any], table: Table, value: Callable[[Any, str], str]) -> tuple[list[Any], str]:
+    """A ResourceListRequest over ``rows`` (in creation order), as flyteadmin's list calls take it.
+
+    validation.go ValidateResourceListRequest (id with project and domain, a limit above 0), the
+    id's project, domain and optional name as equality filters, then the request's own
+    (util/filters.go GetDbFilters), the sort key (common/sorting.go NewSortParameter), the token
+    as an offset (ValidateToken), and a next token only when a full page came back.
+    """
     if not request.HasField("id"):
         raise missing("id")
     if not request.id.project:
@@ -174,42 +244,41 @@ def list_executions(request: Any, records: dict[tuple[str, str, str], Any]) -> t
         raise missing("domain")
     if request.limit == 0:
         raise AdminError(INVALID, "invalid value for limit")
-    filters = [Filter("eq", "execution_project", (request.id.project,))]
-    filters.append(Filter("eq", "execution_domain", (request.id.domain,)))
+    prefix = table.identifier_prefix
+    filters = [Filter("eq", f"{prefix}project", (request.id.project,))]
+    filters.append(Filter("eq", f"{prefix}domain", (request.id.domain,)))
     if request.id.name:
-        filters.append(Filter("eq", "execution_name", (request.id.name,)))
+        filters.append(Filter("eq", f"{prefix}name", (request.id.name,)))
     if request.filters:
-        filters += parse_filters(request.filters)
-    if not any(f.field == "state" for f in filters):  # execution_manager.go addStateFilter
+        filters += parse_filters(request.filters, table)
+    if table is EXECUTIONS and not any(f.field == "state" for f in filters):  # execution_manager.go addStateFilter
         filters.append(Filter("eq", "state", (ACTIVE,)))
-    descending = _sort(request.sort_by) if request.HasField("sort_by") else False
-    offset = _offset(request.token)
-    rows = [
-        (k, r) for k, r in records.items() if all(TESTS[f.function](_column(k, r, f.field), f.values) for f in filters)
-    ]
-    rows = rows[::-1] if descending else rows
-    page = rows[offset : offset + request.limit]
+    descending = _sort(request.sort_by, table) if request.HasField("sort_by") else False
+    offset = _offset(request.token, table)
+    selected = [row for row in rows if all(TESTS[f.function](value(row, f.field), f.values) for f in filters)]
+    selected = selected[::-1] if descending else selected
+    page = selected[offset : offset + request.limit]
     token = str(offset + len(page)) if len(page) == request.limit else ""
     return page, token
 
 
-def _offset(token: str) -> int:
+def _offset(token: str, table: Table) -> int:
     """validation.go ValidateToken."""
     if not token:
         return 0
     try:
         offset = int(token)
     except ValueError:
-        raise AdminError(INVALID, f"invalid pagination token {token} for ListExecutions") from None
+        raise AdminError(INVALID, f"invalid pagination token {token} for {table.call}") from None
     if offset < 0:
-        raise AdminError(INVALID, f"invalid pagination token {token} for ListExecutions")
+        raise AdminError(INVALID, f"invalid pagination token {token} for {table.call}")
     return offset
 
 
-def _sort(sort: Any) -> bool:
+def _sort(sort: Any, table: Table) -> bool:
     """common/sorting.go NewSortParameter: whether newest first. The records are in creation order,
     which is what the stand-in can sort by; without a sort, that is the table's order too."""
-    if sort.key not in EXECUTION_COLUMNS:
+    if sort.key not in table.columns:
         raise AdminError(INVALID, f"invalid sort key '{sort.key}'")
     if sort.key not in ("id", "created_at", "execution_created_at"):
         raise AdminError(grpc.StatusCode.UNIMPLEMENTED, f"stand-in: sorting by {sort.key} is not supported")

@@ -232,6 +232,24 @@ class Admin(admin_pb2_grpc.AdminServiceServicer):
         )
         return launch_plan_pb2.LaunchPlan(id=_typed(request.id, identifier_pb2.LAUNCH_PLAN), spec=spec, closure=closure)
 
+    def ListLaunchPlans(self, request: Any, context: Any) -> Any:
+        """launch_plan_manager.go ListLaunchPlans (filters, sort and paging as filters.py mirrors them):
+        each launch plan as GetLaunchPlan shows it."""
+        with self.lock:
+            states = {
+                key: self.launch_plan_states.get(key, launch_plan_pb2.INACTIVE)
+                for key in self.entities
+                if key[0] == identifier_pb2.LAUNCH_PLAN
+            }
+        keys, token = self._checked(context, filters.list_launch_plans, request, states)
+        plans = []
+        for kind, project, domain, name, version in keys:
+            identifier = identifier_pb2.Identifier(
+                resource_type=kind, project=project, domain=domain, name=name, version=version
+            )
+            plans.append(self.GetLaunchPlan(common_pb2.ObjectGetRequest(id=identifier), context))
+        return launch_plan_pb2.LaunchPlanList(launch_plans=plans, token=token)
+
     def GetActiveLaunchPlan(self, request: Any, context: Any) -> Any:
         """launch_plan_manager.go GetActiveLaunchPlan: project, domain and name must be set
         (validation.go ValidateActiveLaunchPlanRequest); the one ACTIVE version of that name, else NOT_FOUND."""
