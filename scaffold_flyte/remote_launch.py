@@ -18,6 +18,7 @@ from typing import Any, cast
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from scaffold_flyte.batches import Prepared, batch_key, earlier_batch, remember
 from scaffold_flyte.connection import Connection, first_call, make_remote, resolve_connection
 from scaffold_flyte.discovery import MainWorkflow, app_dir, entities_under, stable_names
 from scaffold_flyte.docker_engine import Engine, ensure_images
@@ -65,6 +66,8 @@ class RemotePlan:
     notifications: tuple[Notify, ...] = ()  # on every execution, and on the scheduled launch plans
     schedule: LaunchSchedule | None = None  # set: register and activate launch plans instead of executing
     schedules: list[ScheduledPlan] = field(default_factory=list)  # each job's launch plan, with a schedule
+    batch_key: str = ""  # what a later batch of the same sweep finds this launch's work under (batches.py)
+    registered: Any = None  # the launch plan an earlier batch of this sweep registered or found
 
     def describe(self, image_actions: dict[str, str]) -> str:
         lines = [
@@ -104,19 +107,27 @@ def plan_remote(
     workdir: Path,
 ) -> RemotePlan:
     """The launch's plan. Reads files and config only; the code bundle is packed into ``workdir``."""
-    connection = resolve_connection(
-        settings.endpoint, settings.insecure, settings.project, settings.domain, settings.storage
-    )
-    folder = app_dir(main)
-    stable_names(main)  # before the version, which covers the workflow's name
-    tasks = resolve(settings, main)  # hydra.launcher.tasks by the registered names, checked against the code
-    bundle = make_bundle(folder, workdir)
-    code = _code_files(folder, bundle) if settings.bake_code else ()
-    images_config = cast(dict[str, Any], OmegaConf.to_container(OmegaConf.structured(settings).images, resolve=True))
-    images = plan_images(images_config, main, folder, launch_dir, code, tasks.images())
-    version = settings.version or content_version(
-        main, bundle.digest, images, connection, settings.bake_code, tasks.digest()
-    )
+    key = batch_key(settings, main, launch_dir, sweep_dir)
+    earlier = earlier_batch(key)
+    if earlier is not None:  # a later batch of this sweep: the same code, images and version
+        connection, tasks, bundle = earlier.connection, earlier.tasks, earlier.bundle
+        images, version = earlier.images, earlier.version
+    else:
+        connection = resolve_connection(
+            settings.endpoint, settings.insecure, settings.project, settings.domain, settings.storage
+        )
+        folder = app_dir(main)
+        stable_names(main)  # before the version, which covers the workflow's name
+        tasks = resolve(settings, main)  # hydra.launcher.tasks by the registered names, checked against the code
+        bundle = make_bundle(folder, workdir)
+        code = _code_files(folder, bundle) if settings.bake_code else ()
+        images_config = cast(
+            dict[str, Any], OmegaConf.to_container(OmegaConf.structured(settings).images, resolve=True)
+        )
+        images = plan_images(images_config, main, folder, launch_dir, code, tasks.images())
+        version = settings.version or content_version(
+            main, bundle.digest, images, connection, settings.bake_code, tasks.digest()
+        )
     # fixed when the launch starts: its retries reuse the names, a new launch (even into the same
     # sweep folder) gets new ones
     started = time.time_ns()
@@ -134,7 +145,19 @@ def plan_remote(
     schedule = check_schedule(settings.schedule)
     schedules = [] if schedule is None else plan_schedules(schedule, notifications, main.name, version, jobs, requests)
     return RemotePlan(
-        main, connection, images, bundle, version, requests, settings, tasks, notifications, schedule, schedules
+        main,
+        connection,
+        images,
+        bundle,
+        version,
+        requests,
+        settings,
+        tasks,
+        notifications,
+        schedule,
+        schedules,
+        key,
+        None if earlier is None else earlier.launch_plan,
     )
 
 
@@ -143,15 +166,22 @@ def act(plan: RemotePlan, jobs: list[Any], run_job_for: Any, ledger: LaunchLedge
 
     The first call to Flyte asks whether the version is registered, before any build: it tells
     whether Flyte is reachable at all, and a registered version's inputs are checked against
-    every job then too. ``ledger`` hears of everything made on the way, so a Ctrl-C at any step,
-    or a failure while creating executions, ends in one line naming all that exists.
+    every job then too. A later batch of the same sweep skips all of that (batches.py). ``ledger``
+    hears of everything made on the way, so a Ctrl-C at any step, or a failure while creating
+    executions, ends in one line naming all that exists.
     """
     settings = plan.settings
     remote = make_remote(plan.connection)
-    follower: Follower | None = None
     if plan.schedule is not None and not plan.schedule.active:
         return deactivate_jobs(remote, plan, jobs, run_job_for)  # stops schedules: nothing to build or register
     try:
+        if plan.registered is not None:  # an earlier batch of this sweep built, pushed and registered it all
+            log.info(
+                f"{plan.main.name} version {plan.version} was registered for an earlier batch of this sweep: "
+                "nothing to build, upload or register"
+            )
+            launch_plan, literals = plan.registered, _literals(remote, plan.registered, plan)
+            return _execute(remote, plan, jobs, run_job_for, ledger, launch_plan, literals)
         registered = _registered(remote, plan)
         if settings.build != "skip":
             ledger.now(BUILDING)
@@ -171,6 +201,26 @@ def act(plan: RemotePlan, jobs: list[Any], run_job_for: Any, ledger: LaunchLedge
             check_named_images(plan.images)  # nothing built: each must be in its registry already
         ledger.now(REGISTERING)
         launch_plan, literals = registered or _register(remote, plan, ledger)
+        prepared = Prepared(plan.connection, plan.tasks, plan.bundle, plan.images, plan.version, launch_plan)
+        remember(plan.batch_key, prepared)
+        return _execute(remote, plan, jobs, run_job_for, ledger, launch_plan, literals)
+    except KeyboardInterrupt:
+        raise LauncherConfigError(_interrupted(remote, plan, jobs, run_job_for, ledger, None)) from None
+
+
+def _execute(
+    remote: Any,
+    plan: RemotePlan,
+    jobs: list[Any],
+    run_job_for: Any,
+    ledger: LaunchLedger,
+    launch_plan: Any,
+    literals: dict[int, dict[str, Any]],
+) -> list[Any]:
+    """Create the jobs' executions on the registered launch plan and follow them (or schedule the jobs)."""
+    settings = plan.settings
+    follower: Follower | None = None
+    try:
         if plan.schedule is not None:
             return schedule_jobs(remote, plan, jobs, run_job_for, ledger, launch_plan, literals)
         ledger.now(CREATING)
