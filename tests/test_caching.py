@@ -36,3 +36,19 @@ def test_local_sweep_shares_the_cache_with_runs(home: Path) -> None:
     assert _ran("split_config", home=home) == ["make_data", "train", "score"]
     ran = _ran("split_config", "-m", "hydra/launcher=flyte_local", "model.learning_rate=0.05,0.2", home=home)
     assert ran == ["train", "score"]  # job 0 is the default config: all cached; job 1: new model
+
+
+def test_the_tour_after_the_quickstart_starts_from_a_cleared_cache(home: Path) -> None:
+    """The quickstart fills the local cache; the tour's first command clears it, as the README says."""
+    import os
+    import subprocess
+    import sys
+
+    assert _ran("split_config", home=home) == ["make_data", "train", "score"]  # what the quickstart leaves
+    pyflyte = Path(sys.executable).parent / "pyflyte"
+    cleared = subprocess.run(
+        [str(pyflyte), "local-cache", "clear"], env={**os.environ, "HOME": str(home)}, capture_output=True, text=True
+    )
+    assert cleared.returncode == 0, cleared.stderr
+    assert _ran("split_config", home=home) == ["make_data", "train", "score"]  # the tour's first claim holds
+    assert _ran("split_config", home=home) == []
