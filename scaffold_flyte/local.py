@@ -8,7 +8,11 @@ and the local cache (``~/.flyte/local-cache``) behaves as Flyte's cache does.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from omegaconf import DictConfig
@@ -18,6 +22,8 @@ from scaffold_flyte.discovery import MainWorkflow, find_main_workflow
 from scaffold_flyte.errors import ScaffoldFlyteError
 from scaffold_flyte.inputs import workflow_inputs
 from scaffold_flyte.task_failure import local_task_failure
+
+log = logging.getLogger(__name__)
 
 
 def run(cfg: DictConfig, workflow: str | None = None, module: str | None = None) -> Any:
@@ -41,10 +47,60 @@ def run_workflow(main: MainWorkflow, cfg: DictConfig, where: str = "") -> Any:
 
 
 def call_workflow(main: MainWorkflow, inputs: dict[str, Any], where: str = "") -> Any:
-    """Run ``main`` locally on ``inputs``; a task that raises is told in a few lines (task_failure.py)."""
+    """Run ``main`` locally on ``inputs``; a task that raises is told in a few lines (task_failure.py).
+
+    Logs which tasks ran and which flytekit's local cache served, as a remote job's log says it
+    from the node executions' cache status.
+    """
     try:
-        return main.workflow(**inputs)
+        with _tasks_observed() as seen:
+            value = main.workflow(**inputs)
     except ScaffoldFlyteError:
         raise
     except Exception as error:
         raise local_task_failure(error, where) from error
+    parts = [
+        f"from the cache: {', '.join(seen.cached)}" if seen.cached else "",
+        f"ran: {', '.join(seen.ran)}" if seen.ran else "",
+    ]
+    if seen.cached or seen.ran:
+        log.info(f"{where + ': ' if where else ''}{'; '.join(p for p in parts if p)}")
+    return value
+
+
+@dataclass
+class _Seen:
+    cached: list[str] = field(default_factory=list)
+    ran: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def _tasks_observed() -> Iterator[_Seen]:
+    """Which tasks flytekit's local execution ran, and which its cache served, while the block runs.
+
+    flytekit says it only in debug lines (base_task.py local_execute: a LocalTaskCache.get hit skips
+    sandbox_execute), so the two are watched for the duration of one workflow call, in this thread.
+    """
+    from flytekit.core.base_task import Task
+    from flytekit.core.local_cache import LocalTaskCache
+
+    seen = _Seen()
+    get, sandbox_execute = LocalTaskCache.get, Task.sandbox_execute
+
+    def cache_get(task_name: str, *args: Any, **kwargs: Any) -> Any:
+        outputs = get(task_name, *args, **kwargs)
+        if outputs is not None:
+            seen.cached.append(task_name.rsplit(".", 1)[-1])
+        return outputs
+
+    def run_task(task: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.ran.append(str(task.name).rsplit(".", 1)[-1])
+        return sandbox_execute(task, *args, **kwargs)
+
+    LocalTaskCache.get = staticmethod(cache_get)
+    Task.sandbox_execute = run_task
+    try:
+        yield seen
+    finally:
+        LocalTaskCache.get = staticmethod(get)
+        Task.sandbox_execute = sandbox_execute

@@ -52,3 +52,20 @@ def test_the_tour_after_the_quickstart_starts_from_a_cleared_cache(home: Path) -
     assert cleared.returncode == 0, cleared.stderr
     assert _ran("split_config", home=home) == ["make_data", "train", "score"]  # the tour's first claim holds
     assert _ran("split_config", home=home) == []
+
+
+def test_local_runs_say_which_tasks_ran_and_which_came_from_the_cache(home: Path) -> None:
+    def said(*args: str) -> list[str]:
+        result = run_app(EXAMPLES / "split_config", *args, home=home)
+        assert result.returncode == 0, result.stderr
+        output = result.stdout + result.stderr
+        return [line.split("[INFO] - ", 1)[1] for line in output.splitlines() if "[scaffold_flyte.local][INFO]" in line]
+
+    assert said() == ["ran: make_data, train, score"]
+    assert said() == ["from the cache: make_data, train, score"]
+    assert said("model.learning_rate=0.01") == ["from the cache: make_data; ran: train, score"]
+    sweep = said("-m", "hydra/launcher=flyte_local", "model.learning_rate=0.01,0.02")
+    assert sweep == [
+        "job #0 (model.learning_rate=0.01): from the cache: make_data, train, score",
+        "job #1 (model.learning_rate=0.02): from the cache: make_data; ran: train, score",
+    ]
