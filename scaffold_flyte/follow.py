@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from scaffold_flyte.errors import ExecutionError, ScaffoldFlyteError
 from scaffold_flyte.executions import RETRY_DELAYS, ExecutionRequest, with_retries
+from scaffold_flyte.job_logs import SWEEP_JOB, SWEEP_WIDE
 from scaffold_flyte.results import preview
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ class Followed:
     phase: str = "QUEUED"
     since: float = field(default_factory=time.monotonic)
     done: bool = False
+    lines: list[str] = field(default_factory=list)  # what was logged about it, for its job's main.log
 
 
 class Follower:
@@ -129,13 +131,24 @@ class Follower:
             if phase != item.phase:
                 item.phase, item.since, item.done, changed = phase, time.monotonic(), done, True
                 elapsed = time.monotonic() - self.started
-                log.info(f"{item.request.label}: {phase:<9} after {elapsed:5.1f} s  {item.request.name}  {item.url}")
+                self._say(
+                    item, f"{item.request.label}: {phase:<9} after {elapsed:5.1f} s  {item.request.name}  {item.url}"
+                )
         if changed:
             counts: dict[str, int] = {}
             for followed in self.followed.values():
                 counts[followed.phase] = counts.get(followed.phase, 0) + 1
             summary = ", ".join(f"{count} {phase.lower()}" for phase, count in sorted(counts.items()))
-            log.info(f"executions: {summary}")
+            log.info(f"executions: {summary}", extra={SWEEP_WIDE: True})
+
+    def _say(self, item: Followed, line: str) -> None:
+        """A line about one job: logged now (console, sweep log), kept for that job's own main.log."""
+        item.lines.append(line)
+        log.info(line, extra={SWEEP_JOB: item.request.num})
+
+    def lines_of(self, num: int) -> list[str]:
+        """What was said about job ``num`` so far (its phase changes), for its main.log (job_logs.replay)."""
+        return list(self.followed[num].lines) if num in self.followed else []
 
     def _list_phases(self, page: Sequence[Followed]) -> dict[str, int]:
         """One ListExecutions for up to a page of executions (all of one project and domain): phase by name."""
@@ -181,8 +194,8 @@ class Follower:
         value = None if not values else values[0] if len(values) == 1 else tuple(values)
         report = self._cache_report(item)
         if report:
-            log.info(f"{item.request.label}: {report}")
-        log.info(f"{item.request.label}: returned {preview(value)}")
+            self._say(item, f"{item.request.label}: {report}")
+        self._say(item, f"{item.request.label}: returned {preview(value)}")
         return value
 
     def _failure(self, item: Followed, execution: Any) -> str:

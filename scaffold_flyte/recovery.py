@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from omegaconf import OmegaConf
 
+from scaffold_flyte import job_logs
 from scaffold_flyte.errors import ExecutionError, LauncherConfigError, ScaffoldFlyteError
 from scaffold_flyte.executions import RETRY_DELAYS, ExecutionRequest, check_execution_name, with_retries
 from scaffold_flyte.launch_ledger import FOLLOWING, CreatedExecution, LaunchLedger
@@ -486,6 +487,7 @@ def _job_function(connection: Connection, target: Target, follower: Any, cfg: An
     """What one Hydra job of a recovery does: record a recovered execution, then wait for it (or not)."""
     if target.recovered_name:
         write_record(target, connection)
+    job_logs.own_lines(target.num, follower.lines_of(target.num) if follower is not None else [])
     if follower is None:
         return {"execution": target.followed, "url": connection.console_url(target.followed)}
     return follower.result(target.num)

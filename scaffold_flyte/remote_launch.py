@@ -18,6 +18,7 @@ from typing import Any, cast
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from scaffold_flyte import job_logs
 from scaffold_flyte.batches import Prepared, batch_key, earlier_batch, remember
 from scaffold_flyte.connection import Connection, first_call, make_remote, resolve_connection
 from scaffold_flyte.discovery import MainWorkflow, app_dir, entities_under, stable_names
@@ -247,6 +248,7 @@ def _job_function(plan: RemotePlan, follower: Follower | None, num: int, cfg: Di
     """What one Hydra job of a remote launch does: record its execution, then wait for it (or not)."""
     request = next(r for r in plan.requests if r.num == num)
     _write_record(plan, request)
+    job_logs.own_lines(num, follower.lines_of(num) if follower is not None else [])
     if follower is None or not plan.settings.wait:
         return {"execution": request.name, "url": plan.connection.console_url(request.name)}
     return follower.result(num)

@@ -8,6 +8,7 @@ Hydra's own ``run_job``: its folder, ``.hydra/`` files, log, callbacks and JobRe
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import logging
@@ -24,7 +25,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, open_dict
 
 import scaffold_flyte.temp_files  # noqa: F401 - removes flytekit's temp folders at exit
-from scaffold_flyte import results
+from scaffold_flyte import job_logs, results
 from scaffold_flyte.discovery import MainWorkflow, launcher_workflow, module_of
 from scaffold_flyte.errors import LauncherConfigError
 from scaffold_flyte.inputs import workflow_inputs
@@ -89,7 +90,8 @@ def launch_sweep(
         configure_log(config.hydra.hydra_logging, config.hydra.verbose)
         return result
 
-    with ctrl_c_interrupts():
+    sweep_log = contextlib.nullcontext() if settings.dry_run else job_logs.sweep_log(str(config.hydra.sweep.dir))
+    with sweep_log, ctrl_c_interrupts():
         try:
             jobs = sweep_jobs(hydra_context, config, job_overrides, initial_job_idx)
             main = launcher_workflow(task_function, settings.workflow)
@@ -100,9 +102,9 @@ def launch_sweep(
                 returns = _launch_local(main, task_function, jobs, run)
         else:
             returns = _launch_remote(settings, main, jobs, run, config, task_function)
-    if durations:  # jobs ran (a dry run runs none): the sweep's table so far, and its CSV
-        sweeper = config.hydra.get("sweeper") or {}
-        results.report(str(config.hydra.sweep.dir), returns, durations, sweeper.get("direction"))
+        if durations:  # jobs ran (a dry run runs none): the sweep's table so far, and its CSV
+            sweeper = config.hydra.get("sweeper") or {}
+            results.report(str(config.hydra.sweep.dir), returns, durations, sweeper.get("direction"))
     return returns
 
 

@@ -1,0 +1,80 @@
+"""Each job's ``main.log`` holds that job's lines; the whole launch's lines go to the sweep's log.
+
+A remote sweep is followed from inside the first job Hydra runs: the poll rounds that report every
+execution's progress run in job 0's ``run_job``, whose logging Hydra points at job 0's
+``main.log``. Lines about another job are tagged with its number (``extra={SWEEP_JOB: n}``) and
+kept out of the running job's log file; when that job's turn comes they are written to its own
+``main.log`` (``own_lines``), and the console, which showed them live, does not show them twice.
+Lines about the sweep as a whole (``extra={SWEEP_WIDE: True}``) go to no job's file.
+
+``sweep_log`` keeps every launcher line of the launch in ``<sweep dir>/sweep.log``, in Hydra's
+format, beside ``multirun.yaml``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+SWEEP_JOB = "sweep_job"  # the job a line is about
+SWEEP_WIDE = "sweep_wide"  # a line about the whole sweep
+REPLAYED = "sweep_replayed"  # a line shown live before, written again to its job's main.log
+SWEEP_LOG = "sweep.log"
+FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"  # Hydra's job_logging format
+
+
+class _OnlyThisJob(logging.Filter):
+    """For the running job's log file: its own lines and untagged ones, none about another job or the sweep."""
+
+    def __init__(self, num: int) -> None:
+        super().__init__()
+        self.num = num
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return getattr(record, SWEEP_JOB, self.num) == self.num and not getattr(record, SWEEP_WIDE, False)
+
+
+class _NotReplayed(logging.Filter):
+    """For the console and the sweep's log: a replayed line was shown there already."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, REPLAYED, False)
+
+
+def own_lines(num: int, earlier: list[str]) -> None:
+    """Called inside job ``num``'s ``run_job``, once Hydra has set up that job's logging: its log file
+    takes its own lines from now on, and ``earlier``, the lines about it logged while another job ran."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.addFilter(_OnlyThisJob(num))
+        else:
+            handler.addFilter(_NotReplayed())
+    follow_log = logging.getLogger("scaffold_flyte.follow")  # where they were logged first
+    for line in earlier:
+        follow_log.info(line, extra={SWEEP_JOB: num, REPLAYED: True})
+
+
+@contextlib.contextmanager
+def sweep_log(sweep_dir: str) -> Iterator[None]:
+    """Every ``scaffold_flyte`` line of the launch also in ``<sweep_dir>/sweep.log`` (appended: batches add to it)."""
+    logger = logging.getLogger("scaffold_flyte")
+    try:
+        handler: logging.Handler = logging.FileHandler(Path(sweep_dir) / SWEEP_LOG)
+    except OSError:  # a sweep folder we cannot write to: the console still has every line
+        yield
+        return
+    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.addFilter(_NotReplayed())
+    handler.setLevel(logging.INFO)
+    level = logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        handler.close()
