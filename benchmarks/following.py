@@ -1,0 +1,172 @@
+"""Following a large sweep: RPCs per poll round, the launcher's CPU and memory while it follows.
+
+A ``python main.py -m ... x=range(N)`` sweep (1,000 jobs by default) of a workflow with no outputs
+is launched against the test stand-in for Flyte's admin API (tests/flyte_standin: not a Flyte).
+FOR THIS BENCHMARK ONLY the stand-in runs no container: it is started without a Docker client, so
+its executions stay as created, and a thread here marks them SUCCEEDED, a few at a time, spread
+over ``--spread`` seconds once all exist, the way a cluster finishes a sweep. The image is the
+fixed test image (pushed to the local registry, never run), so nothing is built.
+
+Measured on the launcher process, from the moment every execution exists to its exit: its CPU
+time over that wall time (share of one core), its peak resident memory, and the stand-in's count
+of ListExecutions and GetExecution calls over the launcher's own count of poll rounds.
+
+    .venv/bin/python benchmarks/following.py --jobs 1000 --spread 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from flyteidl.core import execution_pb2  # noqa: E402
+
+from tests import infra  # noqa: E402
+from tests.flyte_standin import StandIn  # noqa: E402
+
+APP = textwrap.dedent(
+    """
+    import hydra
+    from flytekit import task, workflow
+    from omegaconf import DictConfig
+
+    import scaffold_flyte
+
+
+    @task
+    def noop(x: int) -> None:
+        pass
+
+
+    @workflow
+    def many(x: int) -> None:
+        noop(x=x)
+
+
+    @hydra.main(version_base=None, config_path="conf", config_name="config")
+    def main(cfg: DictConfig) -> None:
+        return scaffold_flyte.run(cfg)
+
+
+    if __name__ == "__main__":
+        main()
+    """
+)
+
+
+def finish_executions(
+    standin: StandIn, jobs: int, spread: float, stop: threading.Event, all_created: list[float]
+) -> None:
+    """Once all ``jobs`` executions exist, mark them SUCCEEDED evenly over ``spread`` seconds."""
+    while not stop.is_set() and len(standin.executions()) < jobs:
+        time.sleep(0.05)
+    if stop.is_set():
+        return
+    all_created.append(time.time())
+    records = list(standin.executions().values())
+    for index, record in enumerate(records):
+        due = all_created[0] + spread * (index + 1) / len(records)
+        while time.time() < due and not stop.is_set():
+            time.sleep(min(0.05, due - time.time()))
+        record.started = record.started or time.time()
+        record.phase = execution_pb2.WorkflowExecution.SUCCEEDED
+        record.finished = time.time()
+
+
+def sample(pid: int, stop: threading.Event, samples: list[tuple[float, float, int]]) -> None:
+    """(time, CPU seconds, resident KiB) of the launcher process, every 0.2 s."""
+    tick = os.sysconf("SC_CLK_TCK")
+    while not stop.is_set():
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return
+        cpu = (int(stat[11]) + int(stat[12])) / tick  # utime, stime
+        rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) if "VmRSS" in status else 0  # type: ignore[union-attr]
+        samples.append((time.time(), cpu, rss))
+        time.sleep(0.2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--spread", type=float, default=30.0, help="seconds over which the executions finish")
+    args = parser.parse_args()
+    image = infra.fixed_image()
+    standin = StandIn(docker_client=None)
+    with tempfile.TemporaryDirectory() as work:
+        app = Path(work) / "app"
+        (app / "conf").mkdir(parents=True)
+        (app / "main.py").write_text(APP)
+        (app / "conf" / "config.yaml").write_text("x: 0\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("FLYTE", "HYDRA_FULL_ERROR"))}
+        env["HOME"] = str(Path(work) / "home")
+        command = [
+            sys.executable,
+            "main.py",
+            "-m",
+            "hydra/launcher=flyte",
+            f"hydra.launcher.endpoint={standin.endpoint}",
+            "hydra.launcher.insecure=true",
+            "hydra.launcher.build=skip",
+            f"+hydra.launcher.images.default.image={image}",
+            "hydra.launcher.poll_interval=2.0",
+            f"x=range({args.jobs})",
+            f"hydra.sweep.dir={work}/multirun",
+        ]
+        stop = threading.Event()
+        created: list[float] = []
+        samples: list[tuple[float, float, int]] = []
+        finisher = threading.Thread(target=finish_executions, args=(standin, args.jobs, args.spread, stop, created))
+        finisher.start()
+        started = time.time()
+        process = subprocess.Popen(
+            command, cwd=app, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        sampler = threading.Thread(target=sample, args=(process.pid, stop, samples))
+        sampler.start()
+        output, _ = process.communicate()
+        ended = time.time()
+        stop.set()
+        finisher.join()
+        sampler.join()
+        calls = standin.calls
+        standin.stop()
+    if process.returncode != 0:
+        print(output[-3000:])
+        raise SystemExit(f"the launch failed ({process.returncode})")
+    rounds = re.search(
+        r"followed \d+ execution\(s\) for ([\d.]+) s: (\d+) poll round\(s\), (\d+) state request", output
+    )
+    assert rounds is not None, output[-2000:]
+    polls, listings = int(rounds.group(2)), int(rounds.group(3))
+    following = [s for s in samples if created and s[0] >= created[0]]
+    cpu_share = (following[-1][1] - following[0][1]) / (following[-1][0] - following[0][0]) if len(following) > 1 else 0
+    print(f"{args.jobs} executions, finished over {args.spread:.0f} s by the stand-in (no containers run)")
+    print(f"  launch to exit                 {ended - started:7.1f} s")
+    print(f"  all created after              {created[0] - started:7.1f} s" if created else "  not all created")
+    print(f"  poll rounds                    {polls:7d}")
+    per_round = listings / max(polls, 1)
+    print(f"  ListExecutions                 {calls.get('ListExecutions', 0):7d}   ({per_round:.1f} per round)")
+    print(f"  GetExecution                   {calls.get('GetExecution', 0):7d}")
+    print(f"  GetExecutionData               {calls.get('GetExecutionData', 0):7d}   (outputs read once each)")
+    print(f"  ListNodeExecutions             {calls.get('ListNodeExecutions', 0):7d}   (cache report, once each)")
+    print(f"  CreateExecution                {calls.get('CreateExecution', 0):7d}")
+    print(f"  launcher CPU while following   {cpu_share * 100:7.1f} % of one core")
+    print(f"  launcher peak resident memory  {max(s[2] for s in samples) / 1024:7.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
