@@ -21,6 +21,7 @@ import pytest
 from flyteidl.admin import task_pb2
 from flyteidl.core import identifier_pb2
 from flytekit.clients.grpc_utils.wrap_exception_interceptor import RetryExceptionWrapperInterceptor
+from flytekit.models.core.identifier import Identifier, ResourceType
 
 from scaffold_flyte.discovery import find_main_workflow
 from scaffold_flyte.errors import ExecutionError, RegistrationError
@@ -118,7 +119,11 @@ class RefusingRemote:
         self.calls += 1
         raise self.error
 
-    def execute(self, *args: Any, **kwargs: Any) -> None:
+    @property
+    def client(self) -> RefusingRemote:  # the launcher creates executions through the client
+        return self
+
+    def create_execution(self, *args: Any, **kwargs: Any) -> None:
         self.calls += 1
         raise self.error
 
@@ -141,7 +146,8 @@ def test_execution_refusal_is_not_an_outage_and_creates_nothing_more(message: st
     remote = RefusingRemote(flytekit_error(INVALID, message))
     requests = [ExecutionRequest(n, f"job #{n}", f"s1-{n}", {}) for n in range(3)]
     with pytest.raises(ExecutionError) as raised:
-        create_executions(remote, None, requests, {n: {} for n in range(3)}, 1, lambda name: name, delays=(0.0,))
+        launch_plan = SimpleNamespace(id=Identifier(ResourceType.LAUNCH_PLAN, "acme", "qa", "m.wf", "v1"))
+        create_executions(remote, launch_plan, requests, {n: {} for n in range(3)}, 1, lambda n: n, delays=(0.0,))
     line = str(raised.value)
     assert line.startswith("creating the execution of job #0 (s1-0): ")
     for part in expected:
