@@ -46,7 +46,10 @@ class Followed:
     phase: str = "QUEUED"
     since: float = field(default_factory=time.monotonic)
     done: bool = False
+    ended: float | None = None  # when it was seen done (monotonic)
     lines: list[str] = field(default_factory=list)  # what was logged about it, for its job's main.log
+    tasks: str = ""  # once done: which tasks ran and which came from the cache
+    outcome: str = ""  # once read: its value, cut short, or that it failed
 
 
 class Follower:
@@ -81,6 +84,7 @@ class Follower:
         self.started = time.monotonic()
         self.lost: ExecutionError | None = None  # set once the admin stayed unreachable
         self.stop = threading.Event()  # set on Ctrl-C: ends the workers' retry waits at once
+        self.on_change: Callable[[], None] | None = None  # a live view's redraw, after each poll round and result
 
     def result(self, num: int) -> Any:
         """Wait for job ``num``'s execution; its output, or ExecutionFailed with Flyte's error."""
@@ -130,6 +134,7 @@ class Follower:
             phase, done = _phase_name(phases[item.request.name])
             if phase != item.phase:
                 item.phase, item.since, item.done, changed = phase, time.monotonic(), done, True
+                item.ended = item.since if done else None
                 elapsed = time.monotonic() - self.started
                 self._say(
                     item, f"{item.request.label}: {phase:<9} after {elapsed:5.1f} s  {item.request.name}  {item.url}"
@@ -140,11 +145,20 @@ class Follower:
                 counts[followed.phase] = counts.get(followed.phase, 0) + 1
             summary = ", ".join(f"{count} {phase.lower()}" for phase, count in sorted(counts.items()))
             log.info(f"executions: {summary}", extra={SWEEP_WIDE: True})
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def _say(self, item: Followed, line: str) -> None:
         """A line about one job: logged now (console, sweep log), kept for that job's own main.log."""
         item.lines.append(line)
         log.info(line, extra={SWEEP_JOB: item.request.num})
+
+    def elapsed(self, num: int) -> float:
+        """Seconds from the start of following to when job ``num``'s execution was seen done (or now)."""
+        return (self.followed[num].ended or time.monotonic()) - self.started
 
     def lines_of(self, num: int) -> list[str]:
         """What was said about job ``num`` so far (its phase changes), for its main.log (job_logs.replay)."""
@@ -175,6 +189,8 @@ class Follower:
             execution = with_retries(
                 lambda: self.remote.client.get_execution(item.identifier), f"reading {what}", self.delays
             )
+            item.outcome = item.phase.lower()
+            self._changed()
             raise ExecutionFailed(self._failure(item, execution))
         data = with_retries(
             lambda: self.remote.client.get_execution_data(item.identifier),
@@ -196,6 +212,8 @@ class Follower:
         if report:
             self._say(item, f"{item.request.label}: {report}")
         self._say(item, f"{item.request.label}: returned {preview(value)}")
+        item.tasks, item.outcome = report, preview(value, 40)
+        self._changed()
         return value
 
     def _failure(self, item: Followed, execution: Any) -> str:

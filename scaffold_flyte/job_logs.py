@@ -43,6 +43,28 @@ class _NotReplayed(logging.Filter):
         return not getattr(record, REPLAYED, False)
 
 
+class _ForConsole(_NotReplayed):
+    """For the console: no replayed line, and none about the executions while a live view shows them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        shown_live = _live_view_on and (hasattr(record, SWEEP_JOB) or hasattr(record, SWEEP_WIDE))
+        return super().filter(record) and not shown_live
+
+
+_live_view_on = False
+
+
+@contextlib.contextmanager
+def live_view_shows_progress() -> Iterator[None]:
+    """While a live view shows the executions, their progress lines stay off the console (not the log files)."""
+    global _live_view_on
+    _live_view_on = True
+    try:
+        yield
+    finally:
+        _live_view_on = False
+
+
 def own_lines(num: int, earlier: list[str]) -> None:
     """Called inside job ``num``'s ``run_job``, once Hydra has set up that job's logging: its log file
     takes its own lines from now on, and ``earlier``, the lines about it logged while another job ran."""
@@ -50,7 +72,7 @@ def own_lines(num: int, earlier: list[str]) -> None:
         if isinstance(handler, logging.FileHandler):
             handler.addFilter(_OnlyThisJob(num))
         else:
-            handler.addFilter(_NotReplayed())
+            handler.addFilter(_ForConsole())
     follow_log = logging.getLogger("scaffold_flyte.follow")  # where they were logged first
     for line in earlier:
         follow_log.info(line, extra={SWEEP_JOB: num, REPLAYED: True})

@@ -18,7 +18,7 @@ from typing import Any, cast
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from scaffold_flyte import job_logs
+from scaffold_flyte import job_logs, live_view
 from scaffold_flyte.batches import Prepared, batch_key, earlier_batch, remember
 from scaffold_flyte.connection import Connection, first_call, make_remote, resolve_connection
 from scaffold_flyte.discovery import MainWorkflow, app_dir, entities_under, stable_names
@@ -162,14 +162,21 @@ def plan_remote(
     )
 
 
-def act(plan: RemotePlan, jobs: list[Any], run_job_for: Any, ledger: LaunchLedger) -> list[Any]:
+def act(
+    plan: RemotePlan,
+    jobs: list[Any],
+    run_job_for: Any,
+    ledger: LaunchLedger,
+    durations: dict[int, float] | None = None,
+) -> list[Any]:
     """Build what is missing, register what is not registered, create the executions, follow them.
 
     The first call to Flyte asks whether the version is registered, before any build: it tells
     whether Flyte is reachable at all, and a registered version's inputs are checked against
     every job then too. A later batch of the same sweep skips all of that (batches.py). ``ledger``
     hears of everything made on the way, so a Ctrl-C at any step, or a failure while creating
-    executions, ends in one line naming all that exists.
+    executions, ends in one line naming all that exists. ``durations`` gets each waited job's
+    execution time as the launcher saw it (created to seen done), for the results table.
     """
     settings = plan.settings
     remote = make_remote(plan.connection)
@@ -182,7 +189,7 @@ def act(plan: RemotePlan, jobs: list[Any], run_job_for: Any, ledger: LaunchLedge
                 "nothing to build, upload or register"
             )
             launch_plan, literals = plan.registered, _literals(remote, plan.registered, plan)
-            return _execute(remote, plan, jobs, run_job_for, ledger, launch_plan, literals)
+            return _execute(remote, plan, jobs, run_job_for, ledger, launch_plan, literals, durations)
         registered = _registered(remote, plan)
         if settings.build != "skip":
             ledger.now(BUILDING)
@@ -204,7 +211,7 @@ def act(plan: RemotePlan, jobs: list[Any], run_job_for: Any, ledger: LaunchLedge
         launch_plan, literals = registered or _register(remote, plan, ledger)
         prepared = Prepared(plan.connection, plan.tasks, plan.bundle, plan.images, plan.version, launch_plan)
         remember(plan.batch_key, prepared)
-        return _execute(remote, plan, jobs, run_job_for, ledger, launch_plan, literals)
+        return _execute(remote, plan, jobs, run_job_for, ledger, launch_plan, literals, durations)
     except KeyboardInterrupt:
         raise LauncherConfigError(_interrupted(remote, plan, jobs, run_job_for, ledger, None)) from None
 
@@ -217,6 +224,7 @@ def _execute(
     ledger: LaunchLedger,
     launch_plan: Any,
     literals: dict[int, dict[str, Any]],
+    durations: dict[int, float] | None,
 ) -> list[Any]:
     """Create the jobs' executions on the registered launch plan and follow them (or schedule the jobs)."""
     settings = plan.settings
@@ -236,7 +244,11 @@ def _execute(
             poll_interval=settings.poll_interval,
             timeout=settings.timeout,
         )
-        returns = [run_job_for(job, functools.partial(_job_function, plan, follower, job.num)) for job in jobs]
+        view = live_view.live_console(settings.live_view and settings.wait)
+        with live_view.live(follower, view):
+            returns = [
+                run_job_for(job, functools.partial(_job_function, plan, follower, job.num, durations)) for job in jobs
+            ]
         if settings.wait:
             log.info(follower.summary())
         return returns
@@ -244,14 +256,24 @@ def _execute(
         raise LauncherConfigError(_interrupted(remote, plan, jobs, run_job_for, ledger, follower)) from None
 
 
-def _job_function(plan: RemotePlan, follower: Follower | None, num: int, cfg: DictConfig) -> Any:
+def _job_function(
+    plan: RemotePlan,
+    follower: Follower | None,
+    num: int,
+    durations: dict[int, float] | None,
+    cfg: DictConfig,
+) -> Any:
     """What one Hydra job of a remote launch does: record its execution, then wait for it (or not)."""
     request = next(r for r in plan.requests if r.num == num)
     _write_record(plan, request)
     job_logs.own_lines(num, follower.lines_of(num) if follower is not None else [])
     if follower is None or not plan.settings.wait:
         return {"execution": request.name, "url": plan.connection.console_url(request.name)}
-    return follower.result(num)
+    try:
+        return follower.result(num)
+    finally:
+        if durations is not None:
+            durations[num] = follower.elapsed(num)
 
 
 def _create(
@@ -295,7 +317,7 @@ def _record_created(plan: RemotePlan, jobs: list[Any], run_job_for: Any, ledger:
     """Give each job whose execution exists its Hydra job folder and record, as a launch that does not wait does."""
     for job in jobs:
         if job.num in ledger.created:
-            run_job_for(job, functools.partial(_job_function, plan, None, job.num))
+            run_job_for(job, functools.partial(_job_function, plan, None, job.num, None))
 
 
 def _interrupted(

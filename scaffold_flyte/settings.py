@@ -86,6 +86,9 @@ class FlyteLauncherConf:
     timeout: Optional[float] = None  # noqa: UP045
     # on Ctrl-C while waiting, terminate the executions still running (default: leave them running)
     terminate_on_interrupt: bool = False
+    # on a terminal (80 columns or more), a live table of the executions while waiting instead of a
+    # line per phase change; false, or no terminal (a log, CI): the lines
+    live_view: bool = True
     # task images by name: "default" for every task, others for tasks that ask for them
     # (container_image="{{.images.<name>.fqn}}:{{.images.<name>.version}}"); each takes ImageConf's
     # fields (typed Any, so +hydra.launcher.images.gpu.registry=... can add one; checked at launch)

@@ -86,7 +86,7 @@ def launch_sweep(
             job_dir_key="hydra.sweep.dir",
             job_subdir_key="hydra.sweep.subdir",
         )
-        durations[job.num] = time.monotonic() - started
+        durations.setdefault(job.num, time.monotonic() - started)  # a remote job sets its execution's time
         configure_log(config.hydra.hydra_logging, config.hydra.verbose)
         return result
 
@@ -101,7 +101,7 @@ def launch_sweep(
             with local_settings(settings, main):  # hydra.launcher.tasks: checked; what cannot apply here, said once
                 returns = _launch_local(main, task_function, jobs, run)
         else:
-            returns = _launch_remote(settings, main, jobs, run, config, task_function)
+            returns = _launch_remote(settings, main, jobs, run, config, task_function, durations)
         if durations:  # jobs ran (a dry run runs none): the sweep's table so far, and its CSV
             sweeper = config.hydra.get("sweeper") or {}
             results.report(str(config.hydra.sweep.dir), returns, durations, sweeper.get("direction"))
@@ -180,6 +180,7 @@ def _launch_remote(
     run: Callable[[SweepJob, Callable[[DictConfig], Any]], JobReturn],
     config: DictConfig,
     task_function: TaskFunction,
+    durations: dict[int, float],
 ) -> list[JobReturn]:
     from scaffold_flyte import recovery, remote_launch
 
@@ -203,7 +204,7 @@ def _launch_remote(
             remote_launch.dry_run(plan)
             return [_planned(plan, job) for job in jobs]
         log.info(f"Flyte launcher (remote): {len(jobs)} job(s), workflow {main.name}, version {plan.version}")
-        return remote_launch.act(plan, jobs, run, ledger)
+        return remote_launch.act(plan, jobs, run, ledger, durations)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

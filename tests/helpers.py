@@ -6,6 +6,7 @@ import importlib.util
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -31,20 +32,27 @@ def run_app(
     timeout: float = 180,
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
+    terminal: int | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python main.py ARGS`` in ``app_dir`` (or ``python <path>/main.py`` from ``cwd``) with a private HOME.
 
     A private HOME means a private flytekit cache and no ``~/.aws``; no FLYTE_* or AWS_* variable
     is passed on, so the launch has no blob storage credentials unless ``env`` gives some.
     Hydra's output folders go beside that HOME (``outputs/``, ``multirun/``), not into the repo.
+    ``terminal``: run on a pseudo-terminal that many columns wide (util-linux ``script``), its
+    output, stderr included, in ``stdout``.
     """
     outputs = [f"hydra.run.dir={home.parent}/outputs", f"hydra.sweep.dir={home.parent}/multirun"]
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("FLYTE", "AWS_", "HYDRA_FULL_ERROR"))}
     environment["HOME"] = str(home)
     environment.update(env or {})
     script = "main.py" if cwd is None else os.path.relpath(app_dir / "main.py", cwd)
+    command = [sys.executable, script, *args, *outputs]
+    if terminal is not None:
+        environment.update(COLUMNS=str(terminal), LINES="50", TERM="xterm-256color")
+        command = ["script", "-qec", shlex.join(command), "/dev/null"]
     return subprocess.run(
-        [sys.executable, script, *args, *outputs],
+        command,
         cwd=cwd or app_dir,
         env=environment,
         capture_output=True,

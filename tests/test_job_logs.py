@@ -13,6 +13,7 @@ from pathlib import Path
 from tests.flyte_standin import StandIn
 from tests.helpers import APPS, EXAMPLES, run_app
 from tests.test_remote import remote
+from tests.test_results import results_csv
 
 JOB_LINE = re.compile(r"job #(\d+) \(")
 
@@ -34,6 +35,10 @@ def test_a_remote_sweep_writes_each_jobs_lines_to_its_own_log(standin: StandIn, 
     whole = (sweep / "sweep.log").read_text()
     assert jobs_named(whole) == {0, 1, 2}
     assert "executions: 3 succeeded" in whole and "followed 3 execution(s)" in whole
+    # the results table times each execution, not the moment Hydra got round to its job
+    rows = {row["job"]: row for row in results_csv(sweep)}
+    for num, seconds in enumerate([0.3, 0.6, 0.9]):
+        assert float(rows[str(num)]["duration_s"]) >= seconds, rows
     console = result.stdout + result.stderr
     for text in (whole, console):  # a line written again to its job's log is not shown twice
         for num, seconds in enumerate(["0.3", "0.6", "0.9"]):
