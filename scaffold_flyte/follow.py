@@ -12,7 +12,6 @@ the error lists every execution so nothing is lost.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -83,7 +82,6 @@ class Follower:
         self.state_requests = 0
         self.started = time.monotonic()
         self.lost: ExecutionError | None = None  # set once the admin stayed unreachable
-        self.stop = threading.Event()  # set on Ctrl-C: ends the workers' retry waits at once
         self.on_change: Callable[[], None] | None = None  # a live view's redraw, after each poll round and result
 
     def result(self, num: int) -> Any:
@@ -177,7 +175,6 @@ class Follower:
             ),
             f"following {len(names)} execution(s) ({names[0]} ...)",
             self.delays,
-            self.stop,
         )
         return {execution.id.name: execution.closure.phase for execution in executions}
 
