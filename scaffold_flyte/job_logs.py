@@ -8,7 +8,8 @@ kept out of the running job's log file; when that job's turn comes they are writ
 Lines about the sweep as a whole (``extra={SWEEP_WIDE: True}``) go to no job's file.
 
 ``sweep_log`` keeps every launcher line of the launch in ``<sweep dir>/sweep.log``, in Hydra's
-format, beside ``multirun.yaml``.
+format, beside ``multirun.yaml``. On the console the launcher's lines keep Hydra's own format
+(``[time][HYDRA] ...``) inside a job as outside one (``launcher_lines_as_hydras``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ SWEEP_WIDE = "sweep_wide"  # a line about the whole sweep
 REPLAYED = "sweep_replayed"  # a line shown live before, written again to its job's main.log
 SWEEP_LOG = "sweep.log"
 FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"  # Hydra's job_logging format
+HYDRA_FORMAT = "[%(asctime)s][HYDRA] %(message)s"  # Hydra's hydra_logging format, its own lines
 
 
 class _OnlyThisJob(logging.Filter):
@@ -65,9 +67,34 @@ def live_view_shows_progress() -> Iterator[None]:
         _live_view_on = False
 
 
+class _LauncherLinesAsHydras(logging.Formatter):
+    """A job's console formatter, but for the launcher's own lines: those keep Hydra's format inside a
+    job as outside one (``[time][HYDRA] message``), instead of switching to the job's."""
+
+    def __init__(self, job: logging.Formatter | None, hydra: str) -> None:
+        super().__init__()
+        self.job, self.hydra = job or logging.Formatter(), logging.Formatter(hydra)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return (self.hydra if record.name.startswith("scaffold_flyte") else self.job).format(record)
+
+
+def launcher_lines_as_hydras() -> None:
+    """Called inside a job's ``run_job``: the launcher's lines on the console in Hydra's format."""
+    hydra = HYDRA_FORMAT
+    with contextlib.suppress(Exception):  # outside a Hydra run (a test calling a launcher function): the default
+        from hydra.core.hydra_config import HydraConfig
+
+        hydra = str(HydraConfig.get().hydra_logging["formatters"]["simple"]["format"])
+    for handler in logging.getLogger().handlers:
+        if not isinstance(handler, logging.FileHandler) and not isinstance(handler.formatter, _LauncherLinesAsHydras):
+            handler.setFormatter(_LauncherLinesAsHydras(handler.formatter, hydra))
+
+
 def own_lines(num: int, earlier: list[str]) -> None:
     """Called inside job ``num``'s ``run_job``, once Hydra has set up that job's logging: its log file
     takes its own lines from now on, and ``earlier``, the lines about it logged while another job ran."""
+    launcher_lines_as_hydras()
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.FileHandler):
             handler.addFilter(_OnlyThisJob(num))

@@ -158,6 +158,7 @@ def _launch_local(
 
 def _run_locally(main: MainWorkflow, inputs: dict[str, Any], job: SweepJob, cfg: DictConfig) -> Any:
     """The job's function under run_job: the workflow on the inputs split up front (``cfg`` is the same config)."""
+    job_logs.launcher_lines_as_hydras()
     value = call_workflow(main, inputs, job.label)
     log.info(f"{job.label}: returned {results.preview(value)}")  # as a remote job's value is logged
     return value

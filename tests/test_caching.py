@@ -5,6 +5,7 @@ Which task bodies ran is read from their side effect, the ``task NAME: running``
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tests.helpers import EXAMPLES, run_app, tasks_that_ran
@@ -59,7 +60,9 @@ def test_local_runs_say_which_tasks_ran_and_which_came_from_the_cache(home: Path
         result = run_app(EXAMPLES / "split_config", *args, home=home)
         assert result.returncode == 0, result.stderr
         output = result.stdout + result.stderr
-        return [line.split("[INFO] - ", 1)[1] for line in output.splitlines() if "[scaffold_flyte.local][INFO]" in line]
+        # a plain run logs in its job's format; under the launcher, its lines keep Hydra's
+        said = re.compile(r"\]\[(?:scaffold_flyte\.local\]\[INFO\] -|HYDRA\]) (.*(?:ran: |from the cache: ).*)$")
+        return [m.group(1) for m in map(said.search, output.splitlines()) if m]
 
     assert said() == ["ran: make_data, train, score"]
     assert said() == ["from the cache: make_data, train, score"]

@@ -40,6 +40,11 @@ def test_a_remote_sweep_writes_each_jobs_lines_to_its_own_log(standin: StandIn, 
     for num, seconds in enumerate([0.3, 0.6, 0.9]):
         assert float(rows[str(num)]["duration_s"]) >= seconds, rows
     console = result.stdout + result.stderr
+    # one format for the launcher's lines on the console, Hydra's, inside a job as outside one
+    assert "[scaffold_flyte." not in console, console[-3000:]
+    assert re.search(r"^\[[\d\- :,]+\]\[HYDRA\] job #1 \(seconds=0\.6\): SUCCEEDED", console, re.MULTILINE), console[
+        -3000:
+    ]
     for text in (whole, console):  # a line written again to its job's log is not shown twice
         for num, seconds in enumerate(["0.3", "0.6", "0.9"]):
             assert len(re.findall(rf"job #{num} \(seconds={seconds}\): SUCCEEDED", text)) == 1, text[-3000:]
