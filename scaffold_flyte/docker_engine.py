@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import tarfile
 import threading
 import time
@@ -26,6 +27,12 @@ from scaffold_flyte.images import ImagePlan
 log = logging.getLogger(__name__)
 
 LOG_TAIL = 15
+BUILD_STEP = re.compile(r"^Step (\d+)/(\d+) :")  # the classic builder's step lines
+
+# Where a live view hears of the image step's progress: (image name, "build" or "push", done,
+# total, a short detail). Build: steps done of the Dockerfile's steps. Push: layers done of the
+# layers seen so far, the detail carrying the bytes. Called from the image threads.
+ImageProgress = Callable[[str, str, int, int, str], None]
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,9 @@ class Engine:
                 f"check the registry is up and `docker login {plan.spec.registry}`."
             ) from None
 
-    def build(self, plan: ImagePlan, show_log: bool, use_cache: bool = True) -> str:
+    def build(
+        self, plan: ImagePlan, show_log: bool, use_cache: bool = True, progress: ImageProgress | None = None
+    ) -> str:
         """Build the plan's image under its reference; returns the image ID.
 
         ``use_cache=False`` rebuilds every layer: a forced rebuild is asked for to pick up what the
@@ -102,6 +111,10 @@ class Engine:
                 for line in chunk["stream"].splitlines():
                     if line.strip():
                         lines.append(line)
+                        step = BUILD_STEP.match(line)
+                        if step and progress is not None:
+                            done, total = int(step.group(1)) - 1, int(step.group(2))
+                            progress(plan.name, "build", done, total, f"step {done + 1}/{total}")
                         if show_log:
                             log.info(f"  [{plan.name}] {line}")
             if "aux" in chunk and "ID" in chunk["aux"]:
@@ -110,13 +123,18 @@ class Engine:
                 raise ImageBuildError(_build_failure(plan, chunk["error"].strip(), lines))
         if image_id is None:
             raise ImageBuildError(_build_failure(plan, "the engine reported no image", lines))
+        if progress is not None:
+            steps = [BUILD_STEP.match(line) for line in lines]
+            total = max((int(step.group(2)) for step in steps if step), default=1)
+            progress(plan.name, "build", total, total, "built")
         return str(image_id)
 
-    def push(self, plan: ImagePlan) -> None:
-        """Push the plan's tag, logging layer progress now and then."""
+    def push(self, plan: ImagePlan, progress: ImageProgress | None = None) -> None:
+        """Push the plan's tag: layer progress to ``progress``, or logged now and then without one."""
         repository, tag = plan.reference.rsplit(":", 1)
         done: set[str] = set()
         layers: set[str] = set()
+        sent: dict[str, tuple[int, int]] = {}  # layer: (bytes sent, bytes in all), as the engine reports them
         last = time.monotonic()
         for event in self.client.api.push(repository, tag=tag, stream=True, decode=True):
             if self.stopping.is_set():
@@ -129,11 +147,26 @@ class Engine:
             layer, status = event.get("id"), event.get("status", "")
             if layer and status not in ("The push refers to repository",):
                 layers.add(layer)
-                if status in ("Pushed", "Layer already exists", "Mounted from"):
+                if status.startswith(("Pushed", "Layer already exists", "Mounted from")):  # "Mounted from <repo>"
                     done.add(layer)
-            if time.monotonic() - last > 2 and layers:
+                detail = event.get("progressDetail") or {}
+                if detail.get("total"):
+                    sent[layer] = (int(detail.get("current", 0)), int(detail["total"]))
+                elif status == "Pushed" and layer in sent:
+                    sent[layer] = (sent[layer][1], sent[layer][1])
+            if progress is not None and layers:
+                progress(plan.name, "push", len(done), len(layers), _push_detail(done, layers, sent))
+            elif time.monotonic() - last > 2 and layers:
                 log.info(f"  [{plan.name}] pushing: {len(done)}/{len(layers)} layers")
                 last = time.monotonic()
+
+
+def _push_detail(done: set[str], layers: set[str], sent: dict[str, tuple[int, int]]) -> str:
+    text = f"{len(done)}/{len(layers)} layers"
+    if sent:
+        current, total = sum(pair[0] for pair in sent.values()), sum(pair[1] for pair in sent.values())
+        text += f", {current / 1e6:.1f}/{total / 1e6:.1f} MB"
+    return text
 
 
 def build_context(plan: ImagePlan) -> io.BytesIO:
@@ -176,6 +209,7 @@ def ensure_images(
     parallel: int,
     show_log: bool = False,
     on_pushed: Callable[[str], None] = lambda reference: None,
+    progress: ImageProgress | None = None,
 ) -> list[ImageOutcome]:
     """Make every planned image available in its registry; build and push only what is missing.
 
@@ -183,13 +217,17 @@ def ensure_images(
     nothing and uses the references as planned. Independent images build concurrently, at most
     ``parallel`` at a time; the first failure stops the step (its error names the image).
     ``on_pushed`` hears of each reference as soon as it is in the registry, so a launch stopped
-    mid-step can still say what it pushed.
+    mid-step can still say what it pushed. ``progress`` hears of each build's steps and each
+    push's layers (a live view's bars); without it, pushes log their layers now and then.
     """
     plans = list(plans)
     engine.stopping.clear()  # an earlier step's stop is not this one's
     unique = list({plan.reference: plan for plan in plans}.values())  # same content, same image: once
     with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="image") as pool:
-        futures = {plan.reference: pool.submit(_ensure_one, engine, plan, mode, show_log, on_pushed) for plan in unique}
+        futures = {
+            plan.reference: pool.submit(_ensure_one, engine, plan, mode, show_log, on_pushed, progress)
+            for plan in unique
+        }
         try:
             done = {reference: future.result() for reference, future in futures.items()}
         except BaseException:
@@ -201,7 +239,12 @@ def ensure_images(
 
 
 def _ensure_one(
-    engine: Engine, plan: ImagePlan, mode: str, show_log: bool, on_pushed: Callable[[str], None]
+    engine: Engine,
+    plan: ImagePlan,
+    mode: str,
+    show_log: bool,
+    on_pushed: Callable[[str], None],
+    progress: ImageProgress | None,
 ) -> ImageOutcome:
     if plan.fixed or mode == "skip":
         log.info(f"image {plan.name}: {plan.reference} (used as named, not built)")
@@ -211,9 +254,9 @@ def _ensure_one(
         return ImageOutcome(plan, "reused")
     start = time.monotonic()
     log.info(f"image {plan.name}: building {plan.reference} from {plan.spec.base_image} ...")
-    engine.build(plan, show_log, use_cache=mode != "force")
+    engine.build(plan, show_log, use_cache=mode != "force", progress=progress)
     log.info(f"image {plan.name}: built in {time.monotonic() - start:.1f} s, pushing ...")
-    engine.push(plan)
+    engine.push(plan, progress)
     on_pushed(plan.reference)
     seconds = time.monotonic() - start
     log.info(f"image {plan.name}: pushed {plan.reference} ({seconds:.1f} s in all)")

@@ -1,4 +1,7 @@
-"""On a terminal, a live table of the sweep's executions while the launcher waits for them.
+"""On a terminal, the launch as it happens: bars for the image builds and pushes, then a live
+table of the sweep's executions while the launcher waits for them.
+
+The bars: one per image built, its Dockerfile steps; one per image pushed, its layers and bytes.
 
 One row per job: its label (number and overrides), phase, time since the launch, the tasks that
 ran and those served from Flyte's cache once it is done, and its value (or why it failed). It is
@@ -17,7 +20,7 @@ import logging
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from scaffold_flyte import job_logs
@@ -43,6 +46,45 @@ def live_console(wanted: bool) -> Any | None:
 
 
 @contextlib.contextmanager
+def image_bars(console: Any | None) -> Iterator[Callable[[str, str, int, int, str], None] | None]:
+    """Bars for the image step on ``console``; yields the progress callback for ``ensure_images`` (None without one)."""
+    if console is None:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[detail]}"), TimeElapsedColumn())
+    bars: dict[tuple[str, str], Any] = {}
+    with (
+        Progress(*columns, console=console, redirect_stdout=True, redirect_stderr=True) as progress,
+        _log_lines_above(),
+    ):
+
+        def report(image: str, stage: str, done: int, total: int, detail: str) -> None:
+            key = (image, stage)
+            if key not in bars:
+                bars[key] = progress.add_task(f"{stage} {image}", total=total, detail=detail)
+            progress.update(bars[key], completed=done, total=total, detail=detail)
+
+        yield report
+
+
+@contextlib.contextmanager
+def _log_lines_above() -> Iterator[None]:
+    """While rich draws live, the console's log lines go through its redirected stdout, so they print
+    above the live part instead of through it (a log handler keeps the stream it was made with)."""
+    swapped = []
+    for handler in logging.getLogger().handlers:
+        if type(handler) is logging.StreamHandler and handler.stream in (sys.__stdout__, sys.__stderr__):
+            swapped.append((handler, handler.setStream(sys.stdout)))
+    try:
+        yield
+    finally:
+        for handler, stream in swapped:
+            handler.setStream(stream)
+
+
+@contextlib.contextmanager
 def live(follower: Follower, console: Any | None) -> Iterator[None]:
     """Show ``follower``'s executions as a table on ``console`` while the block runs (nothing without one)."""
     if console is None:
@@ -55,6 +97,7 @@ def live(follower: Follower, console: Any | None) -> Iterator[None]:
             table(follower), console=console, refresh_per_second=4, redirect_stdout=True, redirect_stderr=True
         ) as view,
         job_logs.live_view_shows_progress(),
+        _log_lines_above(),
     ):
         follower.on_change = lambda: view.update(table(follower))
         try:

@@ -182,6 +182,7 @@ def act(
     remote = make_remote(plan.connection)
     if plan.schedule is not None and not plan.schedule.active:
         return deactivate_jobs(remote, plan, jobs, run_job_for)  # stops schedules: nothing to build or register
+    console = live_view.live_console(settings.live_view)  # None: plain lines (no terminal, too narrow, or off)
     try:
         if plan.registered is not None:  # an earlier batch of this sweep built, pushed and registered it all
             log.info(
@@ -189,7 +190,7 @@ def act(
                 "nothing to build, upload or register"
             )
             launch_plan, literals = plan.registered, _literals(remote, plan.registered, plan)
-            return _execute(remote, plan, jobs, run_job_for, ledger, launch_plan, literals, durations)
+            return _execute(remote, plan, jobs, run_job_for, ledger, launch_plan, literals, durations, console)
         registered = _registered(remote, plan)
         if settings.build != "skip":
             ledger.now(BUILDING)
@@ -197,21 +198,23 @@ def act(
             if settings.show_dockerfile:
                 for image in plan.images:
                     log.info(f"Dockerfile of image {image.name}:\n{image.dockerfile}")
-            ensure_images(
-                engine,
-                plan.images,
-                settings.build,
-                settings.max_parallel_builds,
-                settings.build_log,
-                on_pushed=ledger.image_pushed,
-            )
+            with live_view.image_bars(None if settings.build_log else console) as progress:
+                ensure_images(
+                    engine,
+                    plan.images,
+                    settings.build,
+                    settings.max_parallel_builds,
+                    settings.build_log,
+                    on_pushed=ledger.image_pushed,
+                    progress=progress,
+                )
         else:
             check_named_images(plan.images)  # nothing built: each must be in its registry already
         ledger.now(REGISTERING)
         launch_plan, literals = registered or _register(remote, plan, ledger)
         prepared = Prepared(plan.connection, plan.tasks, plan.bundle, plan.images, plan.version, launch_plan)
         remember(plan.batch_key, prepared)
-        return _execute(remote, plan, jobs, run_job_for, ledger, launch_plan, literals, durations)
+        return _execute(remote, plan, jobs, run_job_for, ledger, launch_plan, literals, durations, console)
     except KeyboardInterrupt:
         raise LauncherConfigError(_interrupted(remote, plan, jobs, run_job_for, ledger, None)) from None
 
@@ -225,6 +228,7 @@ def _execute(
     launch_plan: Any,
     literals: dict[int, dict[str, Any]],
     durations: dict[int, float] | None,
+    console: Any | None,
 ) -> list[Any]:
     """Create the jobs' executions on the registered launch plan and follow them (or schedule the jobs)."""
     settings = plan.settings
@@ -244,8 +248,7 @@ def _execute(
             poll_interval=settings.poll_interval,
             timeout=settings.timeout,
         )
-        view = live_view.live_console(settings.live_view and settings.wait)
-        with live_view.live(follower, view):
+        with live_view.live(follower, console if settings.wait else None):
             returns = [
                 run_job_for(job, functools.partial(_job_function, plan, follower, job.num, durations)) for job in jobs
             ]

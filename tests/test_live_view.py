@@ -48,3 +48,18 @@ def test_a_narrow_terminal_or_live_view_false_gets_the_lines(standin: StandIn, h
     screen = ANSI.sub("", off.stdout)
     assert off.returncode == 0, screen[-3000:]
     assert PHASE_LINE.search(screen) and "┃ phase" not in screen
+
+
+def test_on_a_terminal_bars_show_the_image_build_and_push(standin: StandIn, home: Path) -> None:
+    # a repository of its own: its tag is not in the registry, so the image is built (from the
+    # engine's layer cache: every step still reported) and pushed, layer by layer, into it
+    result = run_app(APPS / "slow", *remote(standin, "bars", "seconds=0.2"), home=home, timeout=900, terminal=120)
+    screen = ANSI.sub("", result.stdout)
+    assert result.returncode == 0, screen[-3000:]
+    build = re.findall(r"build default\s+\S+\s+step (\d+)/(\d+)", screen)
+    assert build and int(build[0][0]) == 1, screen[-3000:]  # the bar moved from the first step
+    assert re.search(r"build default\s+\S+\s+built", screen), screen[-3000:]
+    pushed = re.findall(r"push default\s+\S+\s+(\d+)/(\d+) layers", screen)
+    assert pushed and pushed[-1][0] == pushed[-1][1] and int(pushed[-1][1]) >= 3, screen[-3000:]
+    assert "pushing:" not in screen  # the bars replace the plain layer lines
+    assert "image default: pushed " in screen  # the step's own lines still print, above the bars
