@@ -80,6 +80,7 @@ class Follower:
         self.delays = delays
         self.polls = 0
         self.state_requests = 0
+        self.waited = 0.0  # seconds slept between poll rounds: the rest of the following is the launcher's work
         self.started = time.monotonic()
         self.lost: ExecutionError | None = None  # set once the admin stayed unreachable
         self.on_change: Callable[[], None] | None = None  # a live view's redraw, after each poll round and result
@@ -99,6 +100,7 @@ class Follower:
                 raise self.lost from None
             if not item.done:
                 time.sleep(self.poll_interval)
+                self.waited += self.poll_interval
         return self._outcome(item)
 
     def _timed_out(self, item: Followed) -> str:
@@ -269,7 +271,8 @@ class Follower:
         """One line on the following itself: how long, how many poll rounds and state requests."""
         return (
             f"followed {len(self.followed)} execution(s) for {time.monotonic() - self.started:.1f} s: "
-            f"{self.polls} poll round(s), {self.state_requests} state request(s)"
+            f"{self.polls} poll round(s), {self.state_requests} state request(s), "
+            f"{self.waited:.1f} s waiting between them"
         )
 
     def still_running(self) -> list[Followed]:

@@ -5,8 +5,10 @@ is which configuration won. Each launch ends with a table of every job of the sw
 far (overrides, status, duration, value, execution URL), sorted by value when the values are
 numbers, and the same rows in ``sweep_results.csv`` beside Hydra's ``multirun.yaml``. A batched
 sweeper (Optuna) calls the launcher once per batch: each batch adds its rows to the file, so the
-last table is the whole sweep. The direction follows ``hydra.sweeper.direction`` where the
-sweeper has one (Optuna's ``maximize``), ascending otherwise.
+last table is the whole sweep. The console shows the first 25 rows (the best, when sorted by
+value), so a search of thousands of trials does not print thousands of lines per batch. The
+direction follows ``hydra.sweeper.direction`` where the sweeper has one (Optuna's
+``maximize``), ascending otherwise.
 
 A results file that cannot be written costs the sweep nothing: the JobReturns go back to Hydra
 as they are, and the log says where the rows went instead.
@@ -32,6 +34,7 @@ RESULTS_FILE = "sweep_results.csv"
 EXECUTION_RECORD = "flyte_execution.yaml"  # remote_launch.RECORD_FILE: names the job's execution
 COLUMNS = ("job", "overrides", "status", "duration_s", "value", "url")
 VALUE_WIDTH = 60
+SHOWN_ROWS = 25  # the console's table: the best this many; the file has every row
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,9 @@ def report(sweep_dir: str, job_returns: Sequence[JobReturn], durations: dict[int
     earlier = {r.job: r for r in _read(path) if r.job not in rows}
     every = _sorted([*earlier.values(), *rows.values()], _descending(direction))
     written = _write(path, every)
-    log.info(f"Sweep results ({len(every)} job(s), {written}):\n{table(every)}")
+    more = len(every) - SHOWN_ROWS
+    tail = f"\n... {more} more job(s): see the file" if more > 0 else ""
+    log.info(f"Sweep results ({len(every)} job(s), {written}):\n{table(every[:SHOWN_ROWS])}{tail}")
 
 
 def table(rows: Sequence[JobResult]) -> str:

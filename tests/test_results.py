@@ -8,11 +8,17 @@ stand-in for Flyte's admin API.
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+from hydra.core.utils import JobReturn, JobStatus
+from omegaconf import OmegaConf
+
+from scaffold_flyte import results
 from tests.helpers import APPS, EXAMPLES, record_overrides, recorded, run_app
 
 LOCAL = ["-m", "hydra/launcher=flyte_local"]
@@ -84,3 +90,23 @@ def test_a_results_file_that_cannot_be_written_costs_nothing(home: Path, tmp_pat
     assert said is not None, output[-2000:]
     with open(said.group(1), newline="") as handle:
         assert sorted(row["job"] for row in csv.DictReader(handle)) == ["0", "1"]
+
+
+def test_a_long_sweep_shows_its_best_rows_and_keeps_them_all_in_the_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def job_return(num: int) -> JobReturn:
+        folder = tmp_path / str(num)
+        folder.mkdir()
+        hydra_cfg = OmegaConf.create({"hydra": {"job": {"num": num}, "runtime": {"output_dir": str(folder)}}})
+        return JobReturn(
+            overrides=[f"x={num}"], hydra_cfg=hydra_cfg, status=JobStatus.COMPLETED, _return_value=float(100 - num)
+        )
+
+    caplog.set_level(logging.INFO, logger="scaffold_flyte.results")
+    results.report(str(tmp_path), [job_return(num) for num in range(40)], {}, "maximize")
+    (line,) = [record.getMessage() for record in caplog.records if "Sweep results" in record.getMessage()]
+    shown = [row.split()[0] for row in line.splitlines()[2:] if row[:1].isdigit()]
+    assert shown == [str(num) for num in range(results.SHOWN_ROWS)]  # the 25 largest values, largest first
+    assert line.endswith(f"... {40 - results.SHOWN_ROWS} more job(s): see the file")
+    assert len(results_csv(tmp_path)) == 40
