@@ -135,12 +135,12 @@ def plan_remote(
     sweep_key = f"{Path(sweep_dir).resolve()}|{main.name}|{version}|{connection.project}|{connection.domain}|{started}"
     requests = []
     for job in jobs:
-        HydraConfig.instance().set_config(job.config)  # configs may interpolate ${hydra:...}
-        task_cfg = job.task_config
-        inputs = workflow_inputs(main.workflow, task_cfg, job.label)
-        if not settings.allow_env_inputs:
-            refuse_env_values(main.workflow, task_cfg, job.label)
-        inputs = {name: _resolved(value) for name, value in inputs.items()}
+        with job.resolving():  # configs may interpolate ${hydra:...}
+            task_cfg = job.task_config
+            inputs = workflow_inputs(main.workflow, task_cfg, job.label)
+            if not settings.allow_env_inputs:
+                refuse_env_values(main.workflow, task_cfg, job.label)
+            inputs = {name: _resolved(value) for name, value in inputs.items()}
         requests.append(ExecutionRequest(job.num, job.label, execution_name(sweep_key, job.num), inputs))
     notifications = check_notifications(settings.notifications)
     schedule = check_schedule(settings.schedule)

@@ -14,7 +14,7 @@ import functools
 import logging
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,11 +55,33 @@ class SweepJob:
 
     @property
     def task_config(self) -> DictConfig:
-        """The config the task function sees: the job's config without the ``hydra`` node."""
-        cfg = copy.deepcopy(self.config)
+        """The config the task function sees: the job's config without the ``hydra`` node.
+
+        A copy of the job's config in which the ``hydra`` node, most of the config, is not
+        copied: ``deepcopy``'s memo hands back an empty node in its place, which is then deleted.
+        The root keeps its type and flags, as a full copy's would.
+        """
+        memo = {id(self.config._get_node("hydra")): DictConfig({})}
+        cfg = copy.deepcopy(self.config, memo)
         with open_dict(cfg):
             del cfg["hydra"]
         return cfg
+
+    @contextlib.contextmanager
+    def resolving(self) -> Iterator[None]:
+        """``${hydra:...}`` in the job's config resolves to this job's values while the block runs.
+
+        What ``HydraConfig.set_config`` gives, without the copy of the hydra node it makes (and
+        without making the job's hydra node read-only): the resolver reads ``HydraConfig.get()``,
+        the ``hydra`` node of the config held, here the job's own. Hydra's ``run_job`` sets the
+        job's HydraConfig its own way when the job runs.
+        """
+        instance = HydraConfig.instance()
+        before, instance.cfg = instance.cfg, self.config  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            instance.cfg = before
 
 
 def launch_sweep(
@@ -147,8 +169,8 @@ def _launch_local(
     try:
         if main is not None:
             for job in jobs:
-                HydraConfig.instance().set_config(job.config)  # configs may interpolate ${hydra:...}
-                inputs[job.num] = workflow_inputs(main.workflow, job.task_config, job.label)
+                with job.resolving():  # configs may interpolate ${hydra:...}
+                    inputs[job.num] = workflow_inputs(main.workflow, job.task_config, job.label)
     except KeyboardInterrupt:
         raise LauncherConfigError(f"Interrupted while {PLANNING}: no job was run.") from None
     returns: list[JobReturn] = []

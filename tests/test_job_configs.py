@@ -22,6 +22,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from scaffold_flyte import job_configs as job_configs_module
 from scaffold_flyte.job_configs import job_configs
+from scaffold_flyte.sweep import SweepJob
 from tests.helpers import APPS
 
 APP = APPS / "compose_shapes"
@@ -167,3 +168,35 @@ def test_a_loader_that_is_not_hydras_composes_every_job(hydra_loader: Any) -> No
     master = master_config(hydra_loader, [])
     job_configs(other, master, [["seed=1"], ["seed=2"]])
     assert other.calls == [["seed=1"], ["seed=2"]]
+
+
+def test_a_jobs_task_config_is_a_full_copy_less_the_hydra_node(hydra_loader: Any) -> None:
+    master = master_config(hydra_loader, [])
+    (config,) = job_configs(hydra_loader, master, [["model=big", "seed=9"]])
+    with open_dict(config):
+        config.hydra.job.num, config.hydra.job.id = 9, "main_9"
+    job = SweepJob(num=9, overrides=("model=big", "seed=9"), config=config)
+    expected = copy.deepcopy(config)
+    with open_dict(expected):
+        del expected["hydra"]
+    task_config = job.task_config
+    assert differences(task_config, expected) == []
+    task_config.model.layers = 1  # a copy: the job's own config is untouched, its hydra node kept
+    assert config.model.layers == 8 and "hydra" in config
+
+
+def test_while_resolving_a_job_hydra_interpolations_are_its_own(hydra_loader: Any) -> None:
+    master = master_config(hydra_loader, [])
+    HydraConfig.instance().set_config(master)
+    jobs = []
+    for num, config in enumerate(job_configs(hydra_loader, master, [["seed=1"], ["model.lr=0.5"]])):
+        with open_dict(config):
+            config.hydra.job.num, config.hydra.job.id = num, f"main_{num}"
+        jobs.append(SweepJob(num=num, overrides=tuple(config.hydra.overrides.task), config=config))
+    for job in jobs:
+        with job.resolving():
+            task_config = job.task_config
+            assert task_config.job_tag == job.config.hydra.job.override_dirname
+            assert HydraConfig.get().job.num == job.num
+        assert not OmegaConf.is_readonly(job.config.hydra)  # unlike set_config, which Hydra's run_job calls
+    assert HydraConfig.get().job.name == "main" and "num" not in HydraConfig.get().job  # the master's again
