@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from scaffold_flyte.connection import Connection
@@ -52,7 +53,7 @@ def make_bundle(app_dir: Path, output_dir: Path) -> CodeBundle:
     from flytekit.tools.fast_registration import FAST_FILEENDING, FAST_PREFIX, compress_tarball
     from flytekit.tools.script_mode import hash_file, list_imported_modules_as_files, tar_strip_file_attributes
 
-    loaded = list_imported_modules_as_files(str(app_dir), list(sys.modules.values()))
+    loaded = list_imported_modules_as_files(str(app_dir), maybe_under(app_dir, list(sys.modules.values())))
     files = tuple(sorted({os.path.relpath(os.path.abspath(path), app_dir) for path in loaded}))
     listing = hashlib.md5()
     for name in files:
@@ -66,6 +67,23 @@ def make_bundle(app_dir: Path, output_dir: Path) -> CodeBundle:
         compress_tarball(tar_path, archive)
     md5, _, _ = hash_file(archive)
     return CodeBundle(archive=archive, md5=md5, files=files)
+
+
+def maybe_under(app_dir: Path, modules: Iterable[ModuleType]) -> list[ModuleType]:
+    """The modules whose file may lie in ``app_dir``; flytekit's own test then decides for each.
+
+    That test (``list_imported_modules_as_files``) compares every module of ``sys.modules``,
+    thousands, with half a dozen folders through ``os.path.commonpath``: most of a relaunch's
+    bundle time. A normalized file path not starting with ``app_dir`` cannot pass it, so only
+    the others are handed on (un-normalized ones too, to let flytekit judge them as before).
+    """
+    prefix = os.path.join(str(app_dir), "")
+    kept = []
+    for module in modules:
+        file = getattr(module, "__file__", None)
+        if isinstance(file, str) and (file.startswith(prefix) or os.path.normpath(file) != file):
+            kept.append(module)
+    return kept
 
 
 def content_version(
