@@ -227,6 +227,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="runs of each timed case (median reported)")
     parser.add_argument("--skip-waited", action="store_true", help="leave out case (d), the slowest")
+    parser.add_argument("--relaunch-only", action="store_true", help="case (a) and its RPCs only")
     args = parser.parse_args()
 
     client = infra.docker_client()
@@ -240,6 +241,8 @@ def main() -> None:
         try:
             bench = Bench(queued, app_dir, work, repository)
             relaunch_vs_bare(bench, args.runs)
+            if args.relaunch_only:
+                return
             sweep_sizes(bench, args.runs)
         finally:
             queued.stop()

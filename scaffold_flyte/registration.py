@@ -76,14 +76,26 @@ def maybe_under(app_dir: Path, modules: Iterable[ModuleType]) -> list[ModuleType
     thousands, with half a dozen folders through ``os.path.commonpath``: most of a relaunch's
     bundle time. A normalized file path not starting with ``app_dir`` cannot pass it, so only
     the others are handed on (un-normalized ones too, to let flytekit judge them as before).
+    Lazily loaded modules stay unloaded (``_file_of``).
     """
     prefix = os.path.join(str(app_dir), "")
     kept = []
     for module in modules:
-        file = getattr(module, "__file__", None)
+        file = _file_of(module)
         if isinstance(file, str) and (file.startswith(prefix) or os.path.normpath(file) != file):
             kept.append(module)
     return kept
+
+
+def _file_of(module: Any) -> Any:
+    """A module's ``__file__`` read from its namespace: asking a lazily loaded module for it
+    (``importlib.util.LazyLoader``, which flytekit uses for heavy optional packages) would import it."""
+    if not isinstance(module, ModuleType):  # something else put in sys.modules: ask it as flytekit does
+        return getattr(module, "__file__", None)
+    try:
+        return object.__getattribute__(module, "__dict__").get("__file__")
+    except Exception:  # noqa: BLE001 - a module without a readable namespace has no file to pack
+        return None
 
 
 def content_version(

@@ -107,6 +107,27 @@ def check_named_images(plans: Iterable[ImagePlan], build_setting: str = "hydra.l
             )
 
 
+def all_built(plans: Iterable[ImagePlan]) -> bool:
+    """Whether each image to build (not a fixed one) is in its registry already, as the registry
+    answers an anonymous manifest request: then ``build=auto`` has nothing to do and needs no
+    Docker engine (a relaunch). Any other answer (missing, a login wanted, no answer) is False:
+    the engine, with the user's own credentials, decides as before.
+    """
+    plans = list(plans)
+    unique = list({plan.reference: plan for plan in plans if not plan.fixed}.values())
+    if unique:
+        with ThreadPoolExecutor(max_workers=min(8, len(unique)), thread_name_prefix="registry") as pool:
+            answers = list(pool.map(lambda plan: manifest_status(registry_image(plan.reference)), unique))
+        if any(answer != PRESENT for answer in answers):
+            return False
+    for plan in plans:
+        if plan.fixed:
+            log.info(f"image {plan.name}: {plan.reference} (used as named, not built)")
+        else:
+            log.info(f"image {plan.name}: {plan.reference} is in the registry, nothing to build")
+    return True
+
+
 def _missing_line(plan: ImagePlan, image: RegistryImage, build_setting: str) -> str:
     what = "digest" if "@" in plan.reference else "tag"
     where = f"registry {image.host} has no {what} {image.manifest} of {image.repository}"

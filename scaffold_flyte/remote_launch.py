@@ -22,7 +22,6 @@ from scaffold_flyte import job_logs, live_view
 from scaffold_flyte.batches import Prepared, batch_key, earlier_batch, remember
 from scaffold_flyte.connection import Connection, first_call, make_remote, resolve_connection
 from scaffold_flyte.discovery import MainWorkflow, app_dir, entities_under, stable_names
-from scaffold_flyte.docker_engine import Engine, ensure_images
 from scaffold_flyte.environment_values import refuse_env_values
 from scaffold_flyte.errors import ExecutionError, LauncherConfigError, RegistrationError, ScaffoldFlyteError
 from scaffold_flyte.executions import RETRY_DELAYS, ExecutionRequest, create_executions, execution_name
@@ -42,7 +41,7 @@ from scaffold_flyte.registration import (
     serialization_settings,
     upload_bundle,
 )
-from scaffold_flyte.registry import check_named_images
+from scaffold_flyte.registry import all_built, check_named_images
 from scaffold_flyte.schedules import LaunchSchedule, check_schedule
 from scaffold_flyte.scheduling import ScheduledPlan, deactivate_jobs, plan_schedules, schedule_jobs
 from scaffold_flyte.settings import FlyteLauncherConf
@@ -192,7 +191,11 @@ def act(
             launch_plan, literals = plan.registered, _literals(remote, plan.registered, plan)
             return _execute(remote, plan, jobs, run_job_for, ledger, launch_plan, literals, durations, console)
         registered = _registered(remote, plan)
-        if settings.build != "skip":
+        if settings.build == "auto" and all_built(plan.images):
+            ledger.now(BUILDING)  # the registry has every tag: nothing to build, no engine needed
+        elif settings.build != "skip":
+            from scaffold_flyte.docker_engine import Engine, ensure_images  # the Docker SDK, when building
+
             ledger.now(BUILDING)
             engine = Engine()
             if settings.show_dockerfile:

@@ -6,6 +6,7 @@ files it lets through must be exactly those flytekit's test finds over all of ``
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import types
@@ -60,3 +61,16 @@ def test_the_bundle_packs_the_apps_loaded_files(tmp_path: Path, monkeypatch: pyt
     out.mkdir()
     bundle = make_bundle(app, out)
     assert bundle.files == ("helper.py", "main.py") and bundle.archive.exists()
+
+
+def test_a_lazily_loaded_module_is_not_imported_to_ask_for_its_file(tmp_path: Path) -> None:
+    (tmp_path / "heavy.py").write_text("import sys\nsys.modules['heavy_was_run'] = sys\n")
+    spec = importlib.util.spec_from_file_location("heavy_lazy", tmp_path / "heavy.py")
+    assert spec is not None and spec.loader is not None
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # lazy: nothing run until an attribute is read
+    app = tmp_path / "app"
+    app.mkdir()
+    assert maybe_under(app, [module]) == [] and maybe_under(tmp_path, [module]) == [module]
+    assert "heavy_was_run" not in sys.modules

@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from tests import infra
 from tests.flyte_standin import StandIn
-from tests.helpers import APPS, EXAMPLES, record_overrides, recorded, run_app
+from tests.helpers import APPS, EXAMPLES, one_line_error, record_overrides, recorded, run_app
 
 SESSION = uuid.uuid4().hex[:8]
 TASK, WORKFLOW, LAUNCH_PLAN = identifier_pb2.TASK, identifier_pb2.WORKFLOW, identifier_pb2.LAUNCH_PLAN
@@ -134,6 +134,21 @@ def test_relaunch_registers_and_builds_nothing(standin: StandIn, client: Any, ho
     assert standin.uploads == uploads
     assert not any(standin.calls.get(method) for method in CREATES)
     assert standin.calls.get("CreateExecution") == 1
+
+
+def test_a_relaunch_needs_no_docker_engine(standin: StandIn, home: Path, tmp_path: Path) -> None:
+    """The registry has every tag of an unchanged launch: no engine is asked, so none need run."""
+    app = copy_app(tmp_path)
+    args = remote(standin, "noengine", "hydra.launcher.wait=false")
+    assert launch(app, args, home).returncode == 0
+    no_engine = {"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
+    again = run_app(app, *args, home=home, env=no_engine, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "is in the registry, nothing to build" in again.stdout + again.stderr
+    assert standin.calls.get("CreateExecution") == 2
+    # a changed image (its tag is not in the registry) does need the engine, and says so in one line
+    changed = run_app(app, *args, "+hydra.launcher.images.default.build_args.X=1", home=home, env=no_engine)
+    assert changed.returncode != 0 and one_line_error(changed).startswith("Cannot reach the Docker engine")
 
 
 def test_code_only_change_registers_a_new_version_without_building(
