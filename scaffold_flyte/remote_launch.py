@@ -191,6 +191,9 @@ def act(
             launch_plan, literals = plan.registered, _literals(remote, plan.registered, plan)
             return _execute(remote, plan, jobs, run_job_for, ledger, launch_plan, literals, durations, console)
         registered = _registered(remote, plan)
+        if settings.show_dockerfile and settings.build != "skip":
+            for image in plan.images:
+                log.info(f"Dockerfile of image {image.name}:\n{image.dockerfile}")
         if settings.build == "auto" and all_built(plan.images):
             ledger.now(BUILDING)  # the registry has every tag: nothing to build, no engine needed
         elif settings.build != "skip":
@@ -198,9 +201,6 @@ def act(
 
             ledger.now(BUILDING)
             engine = Engine()
-            if settings.show_dockerfile:
-                for image in plan.images:
-                    log.info(f"Dockerfile of image {image.name}:\n{image.dockerfile}")
             with live_view.image_bars(None if settings.build_log else console) as progress:
                 ensure_images(
                     engine,

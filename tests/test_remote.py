@@ -142,9 +142,10 @@ def test_a_relaunch_needs_no_docker_engine(standin: StandIn, home: Path, tmp_pat
     args = remote(standin, "noengine", "hydra.launcher.wait=false")
     assert launch(app, args, home).returncode == 0
     no_engine = {"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
-    again = run_app(app, *args, home=home, env=no_engine, timeout=600)
+    again = run_app(app, *args, "hydra.launcher.show_dockerfile=true", home=home, env=no_engine, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "is in the registry, nothing to build" in again.stdout + again.stderr
+    assert "Dockerfile of image default:" in again.stdout + again.stderr  # shown, built or not
     assert standin.calls.get("CreateExecution") == 2
     # a changed image (its tag is not in the registry) does need the engine, and says so in one line
     changed = run_app(app, *args, "+hydra.launcher.images.default.build_args.X=1", home=home, env=no_engine)
