@@ -91,6 +91,7 @@ class Engine:
         """
         lines: deque[str] = deque(maxlen=200)
         image_id = None
+        steps = 1  # the Dockerfile's steps, as the builder's step lines count them
         stream = self.client.api.build(
             fileobj=build_context(plan),
             custom_context=True,
@@ -113,8 +114,8 @@ class Engine:
                         lines.append(line)
                         step = BUILD_STEP.match(line)
                         if step and progress is not None:
-                            done, total = int(step.group(1)) - 1, int(step.group(2))
-                            progress(plan.name, "build", done, total, f"step {done + 1}/{total}")
+                            steps = int(step.group(2))
+                            progress(plan.name, "build", int(step.group(1)) - 1, steps, f"step {step.group(1)}/{steps}")
                         if show_log:
                             log.info(f"  [{plan.name}] {line}")
             if "aux" in chunk and "ID" in chunk["aux"]:
@@ -124,9 +125,7 @@ class Engine:
         if image_id is None:
             raise ImageBuildError(_build_failure(plan, "the engine reported no image", lines))
         if progress is not None:
-            steps = [BUILD_STEP.match(line) for line in lines]
-            total = max((int(step.group(2)) for step in steps if step), default=1)
-            progress(plan.name, "build", total, total, "built")
+            progress(plan.name, "build", steps, steps, "built")
         return str(image_id)
 
     def push(self, plan: ImagePlan, progress: ImageProgress | None = None) -> None:

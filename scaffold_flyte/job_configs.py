@@ -19,13 +19,10 @@ derived config with ``load_sweep_config``'s, node by node, types and flags inclu
 from __future__ import annotations
 
 import copy
-import logging
 from collections.abc import Sequence
 from typing import Any
 
 from omegaconf import DictConfig, open_dict
-
-log = logging.getLogger(__name__)
 
 
 def job_configs(config_loader: Any, master: DictConfig, job_overrides: Sequence[Sequence[str]]) -> list[DictConfig]:

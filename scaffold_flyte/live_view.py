@@ -20,12 +20,13 @@ import logging
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from scaffold_flyte import job_logs
 
 if TYPE_CHECKING:
+    from scaffold_flyte.docker_engine import ImageProgress
     from scaffold_flyte.follow import Follower
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def live_console(wanted: bool) -> Any | None:
 
 
 @contextlib.contextmanager
-def image_bars(console: Any | None) -> Iterator[Callable[[str, str, int, int, str], None] | None]:
+def image_bars(console: Any | None) -> Iterator[ImageProgress | None]:
     """Bars for the image step on ``console``; yields the progress callback for ``ensure_images`` (None without one)."""
     if console is None:
         yield None

@@ -169,11 +169,9 @@ def launch_recovery(
 
 def job_folder(job: Any) -> Path:
     """The job's folder as Hydra's run_job makes it: ``hydra.sweep.dir`` / ``hydra.sweep.subdir``."""
-    from hydra.core.hydra_config import HydraConfig
-
-    HydraConfig.instance().set_config(job.config)  # a subdir may interpolate ${hydra:...}
-    hydra = job.config.hydra
-    return (Path(str(hydra.sweep.dir)) / str(hydra.sweep.subdir)).resolve()
+    with job.resolving():  # a subdir may interpolate ${hydra:...}
+        hydra = job.config.hydra
+        return (Path(str(hydra.sweep.dir)) / str(hydra.sweep.subdir)).resolve()
 
 
 def sweep_targets(main: MainWorkflow, jobs: Sequence[Any], sweep_dir: str, connection: Connection) -> list[Target]:

@@ -90,11 +90,7 @@ def check_named_images(plans: Iterable[ImagePlan], build_setting: str = "hydra.l
     asks for credentials is a warning (the cluster may reach it), never a refusal.
     """
     unique = list({plan.reference: plan for plan in plans}.values())
-    if not unique:
-        return
-    with ThreadPoolExecutor(max_workers=min(8, len(unique)), thread_name_prefix="registry") as pool:
-        answers = list(pool.map(lambda plan: manifest_status(registry_image(plan.reference)), unique))
-    for plan, answer in zip(unique, answers, strict=True):
+    for plan, answer in zip(unique, _statuses(unique), strict=True):
         image = registry_image(plan.reference)
         if answer == PRESENT:
             log.info(f"image {plan.name}: {plan.reference} is in its registry")
@@ -115,17 +111,22 @@ def all_built(plans: Iterable[ImagePlan]) -> bool:
     """
     plans = list(plans)
     unique = list({plan.reference: plan for plan in plans if not plan.fixed}.values())
-    if unique:
-        with ThreadPoolExecutor(max_workers=min(8, len(unique)), thread_name_prefix="registry") as pool:
-            answers = list(pool.map(lambda plan: manifest_status(registry_image(plan.reference)), unique))
-        if any(answer != PRESENT for answer in answers):
-            return False
+    if any(answer != PRESENT for answer in _statuses(unique)):
+        return False
     for plan in plans:
         if plan.fixed:
             log.info(f"image {plan.name}: {plan.reference} (used as named, not built)")
         else:
             log.info(f"image {plan.name}: {plan.reference} is in the registry, nothing to build")
     return True
+
+
+def _statuses(plans: list[ImagePlan]) -> list[str]:
+    """Each plan's ``manifest_status``, the registries asked concurrently."""
+    if not plans:
+        return []
+    with ThreadPoolExecutor(max_workers=min(8, len(plans)), thread_name_prefix="registry") as pool:
+        return list(pool.map(lambda plan: manifest_status(registry_image(plan.reference)), plans))
 
 
 def _missing_line(plan: ImagePlan, image: RegistryImage, build_setting: str) -> str:
