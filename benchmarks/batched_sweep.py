@@ -25,7 +25,6 @@ Measured, in one run on this machine:
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import statistics
 import subprocess
@@ -42,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from flyteidl.core import execution_pb2, literals_pb2  # noqa: E402
 
-from tests import infra  # noqa: E402
+from benchmarks.standin_app import no_build_launch, write_app  # noqa: E402
 from tests.flyte_standin import StandIn  # noqa: E402
 
 APP = textwrap.dedent(
@@ -130,23 +129,8 @@ def main() -> None:
     finisher.start()
     try:
         with tempfile.TemporaryDirectory() as work:
-            app = Path(work) / "app"
-            (app / "conf").mkdir(parents=True)
-            (app / "main.py").write_text(APP)
-            (app / "conf" / "config.yaml").write_text(CONFIG)
-            env = {k: v for k, v in os.environ.items() if not k.startswith(("FLYTE", "HYDRA_FULL_ERROR"))}
-            env["HOME"] = str(Path(work) / "home")
-            remote = [
-                sys.executable,
-                "main.py",
-                "-m",
-                "hydra/launcher=flyte",
-                f"hydra.launcher.endpoint={standin.endpoint}",
-                "hydra.launcher.insecure=true",
-                "hydra.launcher.build=skip",
-                f"+hydra.launcher.images.default.image={infra.fixed_image()}",
-                "hydra.launcher.poll_interval=0.2",
-            ]
+            app, env = write_app(Path(work), APP, CONFIG)
+            remote = no_build_launch(standin.endpoint, poll_interval=0.2)
             basic = [*remote, "hydra.launcher.wait=false"]
             run([*basic, "x=0.1", f"hydra.sweep.dir={work}/register"], app, env)  # registers the version
             per_size: dict[int, list[float]] = {1: [], 41: []}

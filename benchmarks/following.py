@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from flyteidl.core import execution_pb2  # noqa: E402
 
-from tests import infra  # noqa: E402
+from benchmarks.standin_app import no_build_launch, write_app  # noqa: E402
 from tests.flyte_standin import StandIn  # noqa: E402
 
 APP = textwrap.dedent(
@@ -123,25 +123,11 @@ def main() -> None:
     parser.add_argument("--hold", type=float, default=30.0, help="seconds all executions run before any finishes")
     parser.add_argument("--spread", type=float, default=30.0, help="seconds over which the executions finish")
     args = parser.parse_args()
-    image = infra.fixed_image()
     standin = StandIn(docker_client=None)
     with tempfile.TemporaryDirectory() as work:
-        app = Path(work) / "app"
-        (app / "conf").mkdir(parents=True)
-        (app / "main.py").write_text(APP)
-        (app / "conf" / "config.yaml").write_text("x: 0\n")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("FLYTE", "HYDRA_FULL_ERROR"))}
-        env["HOME"] = str(Path(work) / "home")
+        app, env = write_app(Path(work), APP, "x: 0\n")
         command = [
-            sys.executable,
-            "main.py",
-            "-m",
-            "hydra/launcher=flyte",
-            f"hydra.launcher.endpoint={standin.endpoint}",
-            "hydra.launcher.insecure=true",
-            "hydra.launcher.build=skip",
-            f"+hydra.launcher.images.default.image={image}",
-            "hydra.launcher.poll_interval=2.0",
+            *no_build_launch(standin.endpoint, poll_interval=2.0),
             f"x=range({args.jobs})",
             f"hydra.sweep.dir={work}/multirun",
         ]

@@ -1,0 +1,40 @@
+"""A throwaway Hydra app for the benchmarks that launch against the test stand-in without building.
+
+The app's files are written into a temporary folder; its launches use the fixed test image
+(pushed to the local registry, never run), so nothing is built, and a private HOME with no
+FLYTE_* variable, so flytekit's own configuration plays no part.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from tests import infra
+
+
+def write_app(work: Path, main_py: str, config_yaml: str) -> tuple[Path, dict[str, str]]:
+    """The app folder (``main.py``, ``conf/config.yaml``) under ``work``, and the environment to run it in."""
+    app = work / "app"
+    (app / "conf").mkdir(parents=True)
+    (app / "main.py").write_text(main_py)
+    (app / "conf" / "config.yaml").write_text(config_yaml)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLYTE", "HYDRA_FULL_ERROR"))}
+    env["HOME"] = str(work / "home")
+    return app, env
+
+
+def no_build_launch(endpoint: str, poll_interval: float) -> list[str]:
+    """``python main.py -m`` on Flyte at ``endpoint`` with the fixed test image: nothing built."""
+    return [
+        sys.executable,
+        "main.py",
+        "-m",
+        "hydra/launcher=flyte",
+        f"hydra.launcher.endpoint={endpoint}",
+        "hydra.launcher.insecure=true",
+        "hydra.launcher.build=skip",
+        f"+hydra.launcher.images.default.image={infra.fixed_image()}",
+        f"hydra.launcher.poll_interval={poll_interval}",
+    ]
