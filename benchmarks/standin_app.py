@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from tests import infra
+from tests.helpers import no_build
 
 
 def write_app(work: Path, main_py: str, config_yaml: str) -> tuple[Path, dict[str, str]]:
@@ -27,14 +27,4 @@ def write_app(work: Path, main_py: str, config_yaml: str) -> tuple[Path, dict[st
 
 def no_build_launch(endpoint: str, poll_interval: float) -> list[str]:
     """``python main.py -m`` on Flyte at ``endpoint`` with the fixed test image: nothing built."""
-    return [
-        sys.executable,
-        "main.py",
-        "-m",
-        "hydra/launcher=flyte",
-        f"hydra.launcher.endpoint={endpoint}",
-        "hydra.launcher.insecure=true",
-        "hydra.launcher.build=skip",
-        f"+hydra.launcher.images.default.image={infra.fixed_image()}",
-        f"hydra.launcher.poll_interval={poll_interval}",
-    ]
+    return [sys.executable, "main.py", *no_build(endpoint), f"hydra.launcher.poll_interval={poll_interval}"]

@@ -65,6 +65,11 @@ def no_build_remote(endpoint: str) -> list[str]:
     """Overrides for a remote launch that builds nothing (a fixed, named image) and does not wait:
     enough to test registration and execution creation against a stand-in without Docker. The image
     is pushed to the test registry first (build=skip checks that the registry has it)."""
+    return [*no_build(endpoint), "hydra.launcher.wait=false"]
+
+
+def no_build(endpoint: str) -> list[str]:
+    """Overrides for a remote launch with the fixed test image: nothing built (no_build_remote, waiting)."""
     from tests import infra
 
     return [
@@ -74,7 +79,6 @@ def no_build_remote(endpoint: str) -> list[str]:
         "hydra.launcher.insecure=true",
         "hydra.launcher.build=skip",
         f"+hydra.launcher.images.default.image={infra.fixed_image()}",
-        "hydra.launcher.wait=false",
     ]
 
 
