@@ -7,10 +7,10 @@ FLYTE_* variable, so flytekit's own configuration plays no part.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
+from benchmarks.user_env import user_environment
 from tests.helpers import no_build
 
 
@@ -20,9 +20,7 @@ def write_app(work: Path, main_py: str, config_yaml: str) -> tuple[Path, dict[st
     (app / "conf").mkdir(parents=True)
     (app / "main.py").write_text(main_py)
     (app / "conf" / "config.yaml").write_text(config_yaml)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLYTE", "HYDRA_FULL_ERROR"))}
-    env["HOME"] = str(work / "home")
-    return app, env
+    return app, user_environment(work / "home")
 
 
 def no_build_launch(endpoint: str, poll_interval: float) -> list[str]:

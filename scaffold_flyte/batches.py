@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
-
 from scaffold_flyte.discovery import MainWorkflow
 from scaffold_flyte.settings import FlyteLauncherConf
 
@@ -46,7 +44,7 @@ def batch_key(settings: FlyteLauncherConf, main: MainWorkflow, launch_dir: Path,
     parts = [
         main.name,
         str(getattr(module, "__file__", main.module_name)),
-        OmegaConf.to_yaml(OmegaConf.structured(settings)),
+        repr(settings),  # every setting: the dataclass's repr, nested containers and all (no OmegaConf round trip)
         str(launch_dir.resolve()),
         str(Path(sweep_dir).resolve()),
     ]

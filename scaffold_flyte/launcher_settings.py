@@ -35,8 +35,10 @@ def launcher_settings(config: DictConfig) -> FlyteLauncherConf:
     check_names(LAUNCHER, node, _field_names(FlyteLauncherConf))
     check_image_settings(node.get("images") or {})
     check_task_settings(node.get("tasks") or {}, (node.get("images") or {}).keys())  # names need the workflow
-    merged = OmegaConf.merge(OmegaConf.structured(FlyteLauncherConf), node)
-    settings = OmegaConf.to_object(merged)
+    # Hydra composes hydra/launcher=flyte from the registered dataclass, so the node is typed already;
+    # a launcher config written out in YAML (untyped) is merged onto the schema first
+    typed = node if OmegaConf.get_type(node) is FlyteLauncherConf else OmegaConf.merge(FlyteLauncherConf, node)
+    settings = OmegaConf.to_object(typed)
     assert isinstance(settings, FlyteLauncherConf)
     check_values(settings)
     return settings

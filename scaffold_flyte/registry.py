@@ -16,6 +16,7 @@ goes on.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import logging
@@ -185,17 +186,25 @@ def _request(url: str, method: str, token: str | None, timeout: float, local: bo
     request.add_header("User-Agent", "scaffold-flyte")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
-    context = None
-    if local and url.startswith("https:"):
-        # the engine does not verify certificates of insecure (local) registries either
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+    context = _unverified_context() if local and url.startswith("https:") else None
     try:
         with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
             return int(response.status), response.headers
     except urllib.error.HTTPError as error:
         return int(error.code), error.headers
+
+
+@functools.cache
+def _unverified_context() -> ssl.SSLContext:
+    """TLS without certificate checks, as the engine talks to an insecure (local) registry.
+
+    Built bare rather than with ``ssl.create_default_context()``: that loads the system's CA
+    bundle (about 30 ms) for certificates this context never verifies.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def _anonymous_token(challenge: str, image: RegistryImage, timeout: float) -> str | None:

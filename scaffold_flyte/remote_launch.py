@@ -13,7 +13,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -121,9 +121,7 @@ def plan_remote(
         tasks = resolve(settings, main)  # hydra.launcher.tasks by the registered names, checked against the code
         bundle = make_bundle(folder, workdir)
         code = _code_files(folder, bundle) if settings.bake_code else ()
-        images_config = cast(
-            dict[str, Any], OmegaConf.to_container(OmegaConf.structured(settings).images, resolve=True)
-        )
+        images_config = settings.images_as_dicts()
         images = plan_images(images_config, main, folder, launch_dir, code, tasks.images())
         version = settings.version or content_version(
             main, bundle.digest, images, connection, settings.bake_code, tasks.digest()

@@ -6,7 +6,7 @@ module imports nothing beyond the standard library. Every field has a one-line c
 types; names added with ``+``, image settings and ranges are checked at launch (launcher_settings.py).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any, Dict, List, Optional  # noqa: UP035 (Hydra's structured configs need typing's)
 
 MODES = ("local", "remote")
@@ -115,3 +115,14 @@ class FlyteLauncherConf:
     # true: recover this sweep folder's failed executions (each job folder's flyte_execution.yaml names one)
     # with Flyte's RecoverExecution, nodes that succeeded are not run again; an execution's name: recover that one
     recover: Any = False
+
+    def images_as_dicts(self) -> Dict[str, Any]:  # noqa: UP006
+        """``images`` as plain dicts (an ImageConf or the mapping given with ``+``), as the image planner reads them.
+
+        The same as ``OmegaConf.to_container(OmegaConf.structured(self).images)``, without building a
+        config of every setting for it.
+        """
+        return {
+            name: asdict(image) if is_dataclass(image) and not isinstance(image, type) else image
+            for name, image in self.images.items()
+        }

@@ -10,10 +10,12 @@ gives, in every mode. The remote launches run against the test stand-in for Flyt
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.server
 import json
 import logging
+import ssl
 import subprocess
 import threading
 import uuid
@@ -345,12 +347,31 @@ def test_a_registry_that_wants_credentials_or_does_not_answer_is_a_warning(
     assert any("it does not answer" in line for line in lines), lines
 
 
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serving(handler: type[http.server.BaseHTTPRequestHandler], tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """``handler`` served on 127.0.0.1 from a thread, over TLS with ``tls``; its host:port."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def token_registry() -> Iterator[tuple[str, list[str]]]:
     """A registry on 127.0.0.1 that wants a Bearer token, and hands an anonymous one out (as Docker Hub does)."""
     seen: list[str] = []
 
-    class Registry(http.server.BaseHTTPRequestHandler):
+    class Registry(QuietHandler):
         def _answer(self) -> None:
             seen.append(f"{self.command} {self.path} {self.headers.get('Authorization', '')}")
             port = self.server.server_address[1]
@@ -374,14 +395,8 @@ def token_registry() -> Iterator[tuple[str, list[str]]]:
 
         do_GET = do_HEAD = _answer
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Registry)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"127.0.0.1:{server.server_address[1]}", seen
-    server.shutdown()
-    server.server_close()
+    with serving(Registry) as host:
+        yield host, seen
 
 
 def test_an_anonymous_token_is_fetched_when_offered(token_registry: tuple[str, list[str]]) -> None:
@@ -390,6 +405,38 @@ def test_an_anonymous_token_is_fetched_when_offered(token_registry: tuple[str, l
     assert manifest_status(registry_image(f"{host}/app:2")) == MISSING
     assert "GET /token?service=test&scope=repository%3Aapp%3Apull " in seen
     assert "HEAD /v2/app/manifests/1 Bearer anonymous-token" in seen
+
+
+@pytest.fixture
+def tls_registry(tmp_path: Path) -> Iterator[str]:
+    """A registry on 127.0.0.1 that speaks HTTPS only, with a self-signed certificate (an insecure local registry)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-days", "1"]
+        + ["-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+
+    class Registry(QuietHandler):
+        def _answer(self) -> None:
+            self.send_response(200 if self.path.endswith("/manifests/1") else 404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_HEAD = _answer
+
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    with serving(Registry, tls) as host:
+        yield host
+
+
+def test_a_local_registry_over_https_is_asked_without_checking_its_certificate(tls_registry: str) -> None:
+    # as the engine treats a registry on this machine: insecure, so a self-signed certificate is no
+    # obstacle (and the plain-HTTP fallback would find nobody: the server speaks TLS only)
+    assert manifest_status(registry_image(f"{tls_registry}/app:1")) == PRESENT
+    assert manifest_status(registry_image(f"{tls_registry}/app:2")) == MISSING
 
 
 # -- remote launches against the stand-in ----------------------------------------------------------
