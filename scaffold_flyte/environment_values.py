@@ -30,6 +30,7 @@ import copy
 import dataclasses
 import os
 import re
+import typing
 import uuid
 from collections.abc import Iterator, MutableMapping
 from typing import Any, cast
@@ -37,7 +38,7 @@ from typing import Any, cast
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from scaffold_flyte.errors import ConfigInputError
-from scaffold_flyte.inputs import WHOLE_CONFIG_NAMES, input_specs, planned_inputs
+from scaffold_flyte.inputs import SCALARS, WHOLE_CONFIG_NAMES, input_specs, planned_inputs
 
 _MAX_DEPTH = 200  # a deeper value is a cycle (a dataclass that holds itself), not a config
 
@@ -132,6 +133,8 @@ def refuse_env_values(entity: Any, cfg: DictConfig, where: str) -> None:
     changed: each resolution works on a copy of it with OmegaConf's resolver cache emptied, so a
     ``use_cache=True`` resolver answers afresh.
     """
+    if _cannot_read_environment(entity, cfg):
+        return
     markers = Markers()
     # real, marked, real: a value that differs between the two real passes (``${now:...}``) is not
     # blamed on the environment; the passes bracket the marked one in time
@@ -142,6 +145,42 @@ def refuse_env_values(entity: Any, cfg: DictConfig, where: str) -> None:
     finding = _first_finding(before, marked, after, markers)
     if finding is not None:
         raise ConfigInputError(_message(finding, cfg, where))
+
+
+# input types whose values are the config's own, taken as they are: no conversion code of the user's
+# (a dataclass's default factory, say) runs to make them
+_PLAIN_ORIGINS = (DictConfig, ListConfig, dict, list, *SCALARS)
+
+
+def _cannot_read_environment(entity: Any, cfg: DictConfig) -> bool:
+    """Whether no input of ``entity`` can depend on the environment, so the three resolutions are not needed.
+
+    True only when every input's type takes the config's values as they are (a config node, a dict,
+    a list, a scalar) and no node an input is made of holds an interpolation: then resolving runs no
+    resolver and reads nothing but the config's own literals. Anything else is checked in full.
+    """
+    for spec in input_specs(entity):
+        if (typing.get_origin(spec.python_type) or spec.python_type) not in _PLAIN_ORIGINS:
+            return False
+        if spec.name in cfg or OmegaConf.is_missing(cfg, spec.name):
+            node = cfg._get_node(spec.name)
+        elif spec.name in WHOLE_CONFIG_NAMES:
+            node = cfg
+        else:
+            continue  # the Python default applies (or the input is refused as missing, elsewhere)
+        if _holds_interpolation(node):
+            return False
+    return True
+
+
+def _holds_interpolation(node: Any) -> bool:
+    """Whether the config node, or any node under it, is an interpolation (a config tree has no cycles)."""
+    if node._is_interpolation():
+        return True
+    if not isinstance(node, (DictConfig, ListConfig)) or node._is_none() or node._is_missing():
+        return False
+    keys = list(node) if isinstance(node, DictConfig) else range(len(node))
+    return any(_holds_interpolation(node._get_node(key)) for key in keys)
 
 
 def _resolve(entity: Any, cfg: DictConfig, where: str) -> dict[tuple[str, str], str]:

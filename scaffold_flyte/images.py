@@ -19,8 +19,6 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
 from scaffold_flyte.build_context import BuildContext, scan
 from scaffold_flyte.errors import ImageConfigError
 
@@ -140,6 +138,8 @@ def _pyproject_requirements(spec: ImageSpec, launch_dir: Path) -> list[str]:
             f"image '{spec.name}': extras {list(spec.extras)} need a pyproject.toml in {launch_dir} "
             "or above it: add one, or list the packages in a requirements file."
         )
+    import tomllib  # only for a project's extras
+
     project = tomllib.loads(pyproject.read_text()).get("project", {})
     optional = project.get("optional-dependencies", {})
     lines = list(project.get("dependencies", []))

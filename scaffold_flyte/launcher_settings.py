@@ -12,7 +12,6 @@ before the first job, build, upload or RPC. No flytekit here: this runs before a
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -66,6 +65,8 @@ def check_names(where: str, node: Any, known: Iterable[str]) -> None:
         return
     first, others = unknown[0], unknown[1:]
     shown = [name for name in known if not name.startswith("_")]
+    import difflib  # only on a misspelt name
+
     close = difflib.get_close_matches(first, shown, n=1)
     hint = f"did you mean {where}.{close[0]}?" if close else "remove it, or fix its name"
     also = f" (also unknown: {', '.join(others)})" if others else ""

@@ -21,6 +21,7 @@ import ipaddress
 import json
 import logging
 import ssl
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -104,16 +105,41 @@ def check_named_images(plans: Iterable[ImagePlan], build_setting: str = "hydra.l
             )
 
 
-def all_built(plans: Iterable[ImagePlan]) -> bool:
+class BuiltLookup:
+    """The registry asked whether each image to build is there, in a thread of its own, while the
+    launch asks Flyte about the version: the two answers come in the time of the slower one.
+
+    The thread is a daemon: a launch that stops on Flyte's answer does not wait for a registry
+    that does not answer.
+    """
+
+    def __init__(self, plans: Iterable[ImagePlan]) -> None:
+        self.plans = list(plans)
+        self._unique = list({plan.reference: plan for plan in self.plans if not plan.fixed}.values())
+        self._answers: list[str] = []
+        self._thread = threading.Thread(target=self._ask, name="registry-lookup", daemon=True)
+        self._thread.start()
+
+    def _ask(self) -> None:
+        try:
+            self._answers = _statuses(self._unique)
+        except Exception as error:  # noqa: BLE001 - told as an answer that is not PRESENT
+            self._answers = [f"the lookup failed: {_reason(error)}"]
+
+    def all_present(self) -> bool:
+        self._thread.join()
+        return all(answer == PRESENT for answer in self._answers)
+
+
+def all_built(lookup: BuiltLookup) -> bool:
     """Whether each image to build (not a fixed one) is in its registry already, as the registry
     answers an anonymous manifest request: then ``build=auto`` has nothing to do and needs no
     Docker engine (a relaunch). Any other answer (missing, a login wanted, no answer) is False:
     the engine, with the user's own credentials, decides as before.
     """
-    plans = list(plans)
-    unique = list({plan.reference: plan for plan in plans if not plan.fixed}.values())
-    if any(answer != PRESENT for answer in _statuses(unique)):
+    if not lookup.all_present():
         return False
+    plans = lookup.plans
     for plan in plans:
         if plan.fixed:
             log.info(f"image {plan.name}: {plan.reference} (used as named, not built)")

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hydra.core.utils import JobReturn, JobStatus, filter_overrides
 from omegaconf import DictConfig, OmegaConf
 
@@ -184,7 +185,7 @@ def _execution_url(folder: Path | None) -> str:
     if folder is None or not (folder / EXECUTION_RECORD).is_file():
         return ""
     try:
-        record = OmegaConf.load(folder / EXECUTION_RECORD)
-        return str(record.get("url", "")) if isinstance(record, DictConfig) else ""
+        record = yaml.safe_load((folder / EXECUTION_RECORD).read_text())
+        return str(record.get("url", "")) if isinstance(record, dict) else ""
     except Exception:  # noqa: BLE001 - a record we cannot read only leaves the URL out
         return ""

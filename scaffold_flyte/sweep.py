@@ -33,7 +33,6 @@ from scaffold_flyte.interrupts import ctrl_c_interrupts
 from scaffold_flyte.job_configs import job_configs
 from scaffold_flyte.launch_ledger import PLANNING, RUNNING_LOCALLY, LaunchLedger
 from scaffold_flyte.launcher_settings import launcher_settings
-from scaffold_flyte.local import call_workflow
 from scaffold_flyte.settings import FlyteLauncherConf
 from scaffold_flyte.task_settings import local_settings
 
@@ -186,6 +185,8 @@ def _launch_local(
 def _run_locally(main: MainWorkflow, inputs: dict[str, Any], job: SweepJob, cfg: DictConfig) -> Any:
     """The job's function under run_job: the workflow on the inputs split up front (``cfg`` is the same config)."""
     job_logs.launcher_lines_as_hydras()
+    from scaffold_flyte.local import call_workflow  # local mode only
+
     value = call_workflow(main, inputs, job.label)
     log.info(f"{job.label}: returned {results.preview(value)}")  # as a remote job's value is logged
     return value

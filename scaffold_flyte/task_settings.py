@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import difflib
 import hashlib
 import json
 import logging
@@ -490,6 +489,8 @@ def _match(entry: str, tasks: Mapping[str, Any], main: Any) -> str:
             f"e.g. +{WHERE}.{by_short[0]}.retries=2."
         )
     names = sorted({_short(name) for name in tasks})
+    import difflib  # only on a misspelt name
+
     close = difflib.get_close_matches(entry, names + sorted(tasks), n=1)
     hint = f"did you mean {WHERE}.{close[0]}? " if close else ""
     raise LauncherConfigError(

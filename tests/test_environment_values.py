@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from omegaconf import OmegaConf
 
+from scaffold_flyte import environment_values
 from scaffold_flyte.environment_values import Markers, marked_environment, refuse_env_values
 from scaffold_flyte.errors import ConfigInputError
 from tests.helpers import APPS, load_app, multirun, no_build_remote, run_app
@@ -207,3 +208,37 @@ def test_a_value_that_changes_by_itself_is_not_blamed_on_the_environment(app: An
     OmegaConf.register_new_resolver("scaffold_test_random", lambda: random.random(), replace=True)
     cfg = OmegaConf.create({"model": {"seed": "${scaffold_test_random:}"}, "data": {}, "params": {}})
     refuse_env_values(app.pipeline, cfg, "job #0")  # no marker, no failure: a moving value is not refused
+
+
+# -- the shortcut: inputs that cannot read the environment are not resolved three times ---------------
+
+
+LITERAL = {"model": {"a": 1, "hosts": [["x", None]], "none": None}, "data": {"b": "???"}, "params": {"k": "v"}}
+
+
+@pytest.mark.parametrize(
+    ("workflow", "config", "shortcut"),
+    [
+        ("pipeline", LITERAL, True),
+        ("pipeline", {**LITERAL, "unused": "${oc.env:SCAFFOLD_TEST_TOKEN}"}, True),  # no input takes it
+        ("pipeline", {**LITERAL, "params": {"k": "${oc.env:SCAFFOLD_TEST_TOKEN}"}}, False),
+        ("pipeline", {**LITERAL, "model": {"hosts": [["x", "${other}"]]}, "other": 1}, False),  # deep in a list
+        ("pipeline", {**LITERAL, "data": "${secrets}", "secrets": {"t": 1}}, False),  # the whole node
+        ("pipeline", {**LITERAL, "model": {"a": "${model_a}"}, "model_a": 1}, False),  # any interpolation
+        ("whole", {"a": 1, "b": [1, 2]}, True),
+        ("whole", {"a": 1, "b": "${a}"}, False),
+        ("with_settings", {"settings": {"name": "x"}}, False),  # a dataclass: its defaults are code
+    ],
+)
+def test_only_inputs_that_cannot_read_the_environment_skip_the_check(
+    app: Any, monkeypatch: pytest.MonkeyPatch, workflow: str, config: dict[str, Any], shortcut: bool
+) -> None:
+    resolved: list[str] = []
+    real = environment_values._resolve
+    monkeypatch.setattr(environment_values, "_resolve", lambda *args: resolved.append("x") or real(*args))
+    cfg = OmegaConf.create(config)
+    try:
+        refuse_env_values(getattr(app, workflow), cfg, "job #0")
+    except ConfigInputError:
+        assert not shortcut
+    assert (resolved == []) is shortcut
