@@ -26,7 +26,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,10 +120,7 @@ class BuiltLookup:
         self._thread.start()
 
     def _ask(self) -> None:
-        try:
-            self._answers = _statuses(self._unique)
-        except Exception as error:  # noqa: BLE001 - told as an answer that is not PRESENT
-            self._answers = [f"the lookup failed: {_reason(error)}"]
+        self._answers = _statuses(self._unique)
 
     def all_present(self) -> bool:
         self._thread.join()
@@ -149,11 +145,28 @@ def all_built(lookup: BuiltLookup) -> bool:
 
 
 def _statuses(plans: list[ImagePlan]) -> list[str]:
-    """Each plan's ``manifest_status``, the registries asked concurrently."""
-    if not plans:
-        return []
-    with ThreadPoolExecutor(max_workers=min(8, len(plans)), thread_name_prefix="registry") as pool:
-        return list(pool.map(lambda plan: manifest_status(registry_image(plan.reference)), plans))
+    """Each plan's ``manifest_status``, the registries asked concurrently.
+
+    Daemon threads, not a pool: a pool's workers are joined when the process exits, so a registry
+    that does not answer would hold up the exit of a launch that has already stopped.
+    """
+    answers = ["no answer"] * len(plans)
+
+    def ask(index: int) -> None:
+        try:
+            answers[index] = manifest_status(registry_image(plans[index].reference))
+        except Exception as error:  # noqa: BLE001 - an answer that is neither PRESENT nor MISSING
+            answers[index] = f"the lookup failed: {_reason(error)}"
+
+    if len(plans) == 1:
+        ask(0)
+        return answers
+    threads = [threading.Thread(target=ask, args=(i,), name="registry", daemon=True) for i in range(len(plans))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
 
 
 def _missing_line(plan: ImagePlan, image: RegistryImage, build_setting: str) -> str:
