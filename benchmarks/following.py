@@ -14,8 +14,9 @@ Measured on the launcher process, in two phases:
   This is the cost of following itself, poll rounds and all;
 - while they finish (the spread, to the launcher's exit): its CPU time per finished execution,
   which is reading the execution's outputs and node executions and Hydra's ``run_job`` of the job
-  (folder, ``.hydra/`` files, logging, callbacks), beside Hydra's own per-job cost for a no-op
-  function measured in the same run (the basic launcher, same config, wait-free);
+  (folder, ``.hydra/`` files, logging, callbacks); beside it, Hydra's ``run_job`` alone for one
+  job of the same config over a function that does nothing, timed in a process of its own in the
+  same run (what any Hydra launcher pays per job), and the difference, the launcher's own share;
 
 and over the whole run its peak resident memory, and the stand-in's count of ListExecutions and
 GetExecution calls over the launcher's own count of poll rounds.
@@ -72,6 +73,42 @@ APP = textwrap.dedent(
         main()
     """
 )
+
+
+# Hydra's own run_job for one job of the same app and config, over a function that does nothing,
+# timed in a process of its own: what any Hydra launcher pays per job once the job has its result
+RUN_JOB_ALONE = textwrap.dedent(
+    """
+    import os, sys, time
+    from hydra import compose, initialize_config_dir
+    from hydra._internal.callbacks import Callbacks
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.utils import run_job
+    from hydra.types import HydraContext
+    from omegaconf import open_dict, read_write
+
+    runs, overrides = int(sys.argv[1]), sys.argv[2:]
+    with initialize_config_dir(config_dir=os.path.abspath("conf"), version_base=None):
+        cfg = compose("config", overrides=overrides, return_hydra_config=True)
+        context = HydraContext(config_loader=GlobalHydra.instance().config_loader(), callbacks=Callbacks(cfg))
+        spent = 0.0
+        for num in range(runs):
+            with read_write(cfg.hydra), open_dict(cfg):  # each job its number, as the sweeper gives it
+                cfg.hydra.job.num = num
+            started = time.process_time()
+            run_job(lambda job_cfg: None, cfg, "hydra.sweep.dir", "hydra.sweep.subdir", hydra_context=context)
+            spent += time.process_time() - started
+    print(spent / runs)
+    """
+)
+
+
+def run_job_alone(app: Path, env: dict[str, str], overrides: list[str], runs: int = 200) -> float:
+    """CPU seconds of one Hydra ``run_job`` of the app's config with ``overrides`` over a no-op function
+    (the mean of ``runs``)."""
+    command = [sys.executable, "-c", RUN_JOB_ALONE, str(runs), *overrides]
+    result = subprocess.run(command, cwd=app, env=env, capture_output=True, text=True, check=True)
+    return float(result.stdout.strip().splitlines()[-1])
 
 
 def finish_executions(
@@ -151,6 +188,9 @@ def main() -> None:
         sampler.join()
         calls = standin.calls
         standin.stop()
+        # the launch's own settings (hydra/launcher=flyte and all), so the config is the same size
+        settings = [arg for arg in command[2:] if arg != "-m" and not arg.startswith(("x=", "hydra.sweep.dir="))]
+        hydra_per_job = run_job_alone(app, env, [*settings, f"hydra.sweep.dir={work}/run_job_alone"])
     if process.returncode != 0:
         print(output[-3000:])
         raise SystemExit(f"the launch failed ({process.returncode})")
@@ -184,6 +224,11 @@ def main() -> None:
         f"  launcher CPU per finished job  {per_finished * 1000:7.1f} ms"
         " (its outputs and node executions read, Hydra's run_job)"
     )
+    print(
+        f"  of which Hydra's run_job         {hydra_per_job * 1000:7.1f} ms (timed alone: same config, a no-op "
+        "function, a process of its own)"
+    )
+    print(f"  the launcher's own per finished job {(per_finished - hydra_per_job) * 1000:5.1f} ms")
     print(f"  launch to exit after the first finished {ended - created[1]:7.1f} s")
     print(f"  launcher peak resident memory  {max(s[2] for s in samples) / 1024:7.0f} MB")
 
