@@ -14,9 +14,10 @@ Measured on the launcher process, in two phases:
   This is the cost of following itself, poll rounds and all;
 - while they finish (the spread, to the launcher's exit): its CPU time per finished execution,
   which is reading the execution's outputs and node executions and Hydra's ``run_job`` of the job
-  (folder, ``.hydra/`` files, logging, callbacks); beside it, Hydra's ``run_job`` alone for one
-  job of the same config over a function that does nothing, timed in a process of its own in the
-  same run (what any Hydra launcher pays per job), and the difference, the launcher's own share;
+  (folder, ``.hydra/`` files, logging, callbacks); beside it, Hydra's own handling of one job of
+  the same config over a function that does nothing (``run_job`` and the logging set back, as its
+  basic launcher does), timed in a process of its own in the same run, and the difference: the
+  launcher's own share;
 
 and over the whole run its peak resident memory, and the stand-in's count of ListExecutions and
 GetExecution calls over the launcher's own count of poll rounds.
@@ -75,15 +76,16 @@ APP = textwrap.dedent(
 )
 
 
-# Hydra's own run_job for one job of the same app and config, over a function that does nothing,
-# timed in a process of its own: what any Hydra launcher pays per job once the job has its result
+# Hydra's own handling of one job of the same app and config, over a function that does nothing,
+# timed in a process of its own: run_job, then the logging set back, as Hydra's basic launcher does
+# for each job; what any Hydra launcher pays per job once the job has its result
 RUN_JOB_ALONE = textwrap.dedent(
     """
     import os, sys, time
     from hydra import compose, initialize_config_dir
     from hydra._internal.callbacks import Callbacks
     from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.utils import run_job
+    from hydra.core.utils import configure_log, run_job
     from hydra.types import HydraContext
     from omegaconf import open_dict, read_write
 
@@ -97,6 +99,7 @@ RUN_JOB_ALONE = textwrap.dedent(
                 cfg.hydra.job.num = num
             started = time.process_time()
             run_job(lambda job_cfg: None, cfg, "hydra.sweep.dir", "hydra.sweep.subdir", hydra_context=context)
+            configure_log(cfg.hydra.hydra_logging, cfg.hydra.verbose)
             spent += time.process_time() - started
     print(spent / runs)
     """
@@ -104,8 +107,8 @@ RUN_JOB_ALONE = textwrap.dedent(
 
 
 def run_job_alone(app: Path, env: dict[str, str], overrides: list[str], runs: int = 200) -> float:
-    """CPU seconds of one Hydra ``run_job`` of the app's config with ``overrides`` over a no-op function
-    (the mean of ``runs``)."""
+    """CPU seconds of Hydra's handling of one job (``run_job``, the logging set back) of the app's
+    config with ``overrides``, over a no-op function: the mean of ``runs``."""
     command = [sys.executable, "-c", RUN_JOB_ALONE, str(runs), *overrides]
     result = subprocess.run(command, cwd=app, env=env, capture_output=True, text=True, check=True)
     return float(result.stdout.strip().splitlines()[-1])
@@ -225,8 +228,8 @@ def main() -> None:
         " (its outputs and node executions read, Hydra's run_job)"
     )
     print(
-        f"  of which Hydra's run_job         {hydra_per_job * 1000:7.1f} ms (timed alone: same config, a no-op "
-        "function, a process of its own)"
+        f"  of which Hydra's own per job     {hydra_per_job * 1000:7.1f} ms (run_job and the logging set back, as "
+        "its basic launcher does; timed alone: same config, a no-op function, a process of its own)"
     )
     print(f"  the launcher's own per finished job {(per_finished - hydra_per_job) * 1000:5.1f} ms")
     print(f"  launch to exit after the first finished {ended - created[1]:7.1f} s")
