@@ -20,8 +20,6 @@ from omegaconf import DictConfig, OmegaConf
 
 from scaffold_flyte.errors import LauncherConfigError
 from scaffold_flyte.notifications import check_notifications
-from scaffold_flyte.recovery import check_recover_setting
-from scaffold_flyte.schedules import check_schedule
 from scaffold_flyte.settings import BUILD_MODES, MODES, FlyteLauncherConf, ImageConf
 from scaffold_flyte.task_settings import check_settings as check_task_settings
 
@@ -94,8 +92,14 @@ def check_values(settings: FlyteLauncherConf) -> None:
             f"hydra.launcher.timeout={settings.timeout} is not a number of seconds above 0: use e.g. "
             "hydra.launcher.timeout=3600, or hydra.launcher.timeout=null to wait without a limit."
         )
-    check_recover_setting(settings)
-    check_schedule(settings.schedule)
+    if settings.recovering():  # the recovery and schedule modules only when their settings are used
+        from scaffold_flyte.recovery import check_recover_setting
+
+        check_recover_setting(settings)
+    if settings.scheduled():
+        from scaffold_flyte.schedules import check_schedule
+
+        check_schedule(settings.schedule)
     check_notifications(settings.notifications)
     for name, example in (("max_parallel_executions", 8), ("max_parallel_builds", 2)):
         value = getattr(settings, name)

@@ -93,10 +93,6 @@ def check_recover_setting(settings: FlyteLauncherConf) -> None:
         )
 
 
-def wanted(settings: FlyteLauncherConf) -> bool:
-    return settings.recover is not None and settings.recover is not False
-
-
 # -- one job of a recovery --------------------------------------------------------------------
 
 

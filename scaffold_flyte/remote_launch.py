@@ -43,11 +43,11 @@ from scaffold_flyte.registration import (
     upload_bundle,
 )
 from scaffold_flyte.registry import BuiltLookup, all_built, check_named_images
-from scaffold_flyte.schedules import LaunchSchedule, check_schedule
 from scaffold_flyte.settings import FlyteLauncherConf
 from scaffold_flyte.task_settings import TaskPlan, applied, resolve
 
 if TYPE_CHECKING:
+    from scaffold_flyte.schedules import LaunchSchedule
     from scaffold_flyte.scheduling import ScheduledPlan
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,11 @@ def plan_remote(
             inputs = {name: _resolved(value) for name, value in inputs.items()}
         requests.append(ExecutionRequest(job.num, job.label, execution_name(sweep_key, job.num), inputs))
     notifications = check_notifications(settings.notifications)
-    schedule = check_schedule(settings.schedule)
+    schedule = None
+    if settings.scheduled():  # the schedules module only for a scheduled launch
+        from scaffold_flyte.schedules import check_schedule
+
+        schedule = check_schedule(settings.schedule)
     schedules = []
     if schedule is not None:  # the scheduling module only for a scheduled launch
         from scaffold_flyte.scheduling import plan_schedules

@@ -116,6 +116,14 @@ class FlyteLauncherConf:
     # with Flyte's RecoverExecution, nodes that succeeded are not run again; an execution's name: recover that one
     recover: Any = False
 
+    def recovering(self) -> bool:
+        """Whether ``recover`` asks for a recovery (true, or an execution's name): false and null do not."""
+        return self.recover is not None and self.recover is not False
+
+    def scheduled(self) -> bool:
+        """Whether ``schedule`` is set at all (anything but its defaults): only then is it checked and planned."""
+        return self.schedule != ScheduleConf()
+
     def images_as_dicts(self) -> Dict[str, Any]:  # noqa: UP006
         """``images`` as plain dicts (an ImageConf or the mapping given with ``+``), as the image planner reads them.
 

@@ -211,14 +211,16 @@ def _launch_remote(
     task_function: TaskFunction,
     durations: dict[int, float],
 ) -> list[JobReturn]:
-    from scaffold_flyte import recovery, remote_launch
+    from scaffold_flyte import remote_launch
 
     if main is None:
         from scaffold_flyte.blob_storage import has_blob_storage
         from scaffold_flyte.hydra_app import wrap_hydra_app
 
         main = wrap_hydra_app(task_function, module_of(task_function), has_blob_storage(settings.storage))
-    if recovery.wanted(settings):  # RecoverExecution of what the sweep folder's records name: nothing built
+    if settings.recovering():  # RecoverExecution of what the sweep folder's records name: nothing built
+        from scaffold_flyte import recovery
+
         return recovery.launch_recovery(settings, main, jobs, run, str(config.hydra.sweep.dir))
     workdir = remote_launch.new_workdir()
     ledger = LaunchLedger()
