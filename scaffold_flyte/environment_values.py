@@ -38,7 +38,7 @@ from typing import Any, cast
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from scaffold_flyte.errors import ConfigInputError
-from scaffold_flyte.inputs import SCALARS, WHOLE_CONFIG_NAMES, input_specs, planned_inputs
+from scaffold_flyte.inputs import SCALARS, WHOLE_CONFIG, input_source, input_specs, planned_inputs
 
 _MAX_DEPTH = 200  # a deeper value is a cycle (a dataclass that holds itself), not a config
 
@@ -162,13 +162,10 @@ def _cannot_read_environment(entity: Any, cfg: DictConfig) -> bool:
     for spec in input_specs(entity):
         if (typing.get_origin(spec.python_type) or spec.python_type) not in _PLAIN_ORIGINS:
             return False
-        if spec.name in cfg or OmegaConf.is_missing(cfg, spec.name):
-            node = cfg._get_node(spec.name)
-        elif spec.name in WHOLE_CONFIG_NAMES:
-            node = cfg
-        else:
+        source = input_source(cfg, spec.name)
+        if source is None:
             continue  # the Python default applies (or the input is refused as missing, elsewhere)
-        if _holds_interpolation(node):
+        if _holds_interpolation(cfg if source == WHOLE_CONFIG else cfg._get_node(source)):
             return False
     return True
 
@@ -191,11 +188,10 @@ def _resolve(entity: Any, cfg: DictConfig, where: str) -> dict[tuple[str, str], 
     # the config nodes first, whether or not the inputs convert: their paths and interpolations are
     # what the user wrote
     for spec in input_specs(entity):
-        if spec.name in fresh or OmegaConf.is_missing(fresh, spec.name):
-            for path, value in _config_leaves(fresh, spec.name):
-                leaves[("config", path)] = value
-        elif spec.name in WHOLE_CONFIG_NAMES:
-            for path, value in _leaves(fresh, ""):
+        source = input_source(fresh, spec.name)
+        if source is not None:
+            config_leaves = _leaves(fresh, "") if source == WHOLE_CONFIG else _config_leaves(fresh, source)
+            for path, value in config_leaves:
                 leaves[("config", path)] = value
     failure: str | None = None
     try:

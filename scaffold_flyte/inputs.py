@@ -60,6 +60,16 @@ def input_specs(entity: Any) -> list[InputSpec]:
     return specs
 
 
+def input_source(cfg: DictConfig, name: str) -> str | None:
+    """Where the input ``name`` takes its value from: its config key, ``WHOLE_CONFIG`` (an input named
+    cfg or config, with no key of that name), or None when the config has neither."""
+    if name in cfg or OmegaConf.is_missing(cfg, name):  # `in` is False for a ??? value
+        return name
+    if name in WHOLE_CONFIG_NAMES:
+        return WHOLE_CONFIG
+    return None
+
+
 def workflow_inputs(entity: Any, cfg: DictConfig, where: str = "") -> dict[str, Any]:
     """The keyword arguments that run ``entity`` on ``cfg``, each checked down to its Flyte literal.
 
@@ -83,17 +93,15 @@ def planned_inputs(
     kwargs: dict[str, Any] = {}
     literals: dict[str, Any] = {}
     for spec in input_specs(entity):
-        if spec.name in cfg or OmegaConf.is_missing(cfg, spec.name):  # `in` is False for a ??? value
-            node, key = cfg._get_node(spec.name), spec.name
-        elif spec.name in WHOLE_CONFIG_NAMES:
-            node, key = cfg, WHOLE_CONFIG
-        elif not spec.required:
-            continue  # the Python default applies
-        else:
+        key = input_source(cfg, spec.name)
+        if key is None:
+            if not spec.required:
+                continue  # the Python default applies
             raise ConfigInputError(
                 f"{_prefix(where)}workflow input '{spec.name}' has no config node '{spec.name}': add "
                 f"'{spec.name}:' to your config, or override it with +{spec.name}=<value>."
             )
+        node = cfg if key == WHOLE_CONFIG else cfg._get_node(key)
         check_complete(node, "" if key == WHOLE_CONFIG else key, spec.name, where)
         value = cfg if key == WHOLE_CONFIG else _select(cfg, key)
         try:

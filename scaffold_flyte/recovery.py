@@ -67,9 +67,9 @@ def check_recover_setting(settings: FlyteLauncherConf) -> None:
 
     Run with the other settings checks, before anything (launcher_settings.check_values).
     """
-    value = settings.recover
-    if value is None or value is False:
+    if not settings.recovering():
         return
+    value = settings.recover
     if isinstance(value, str):
         check_execution_name(value, SETTING)
     elif value is not True:

@@ -143,16 +143,14 @@ def plan_remote(
             inputs = {name: _resolved(value) for name, value in inputs.items()}
         requests.append(ExecutionRequest(job.num, job.label, execution_name(sweep_key, job.num), inputs))
     notifications = check_notifications(settings.notifications)
-    schedule = None
-    if settings.scheduled():  # the schedules module only for a scheduled launch
+    schedule, schedules = None, []
+    if settings.scheduled():  # the schedule modules only for a scheduled launch
         from scaffold_flyte.schedules import check_schedule
-
-        schedule = check_schedule(settings.schedule)
-    schedules = []
-    if schedule is not None:  # the scheduling module only for a scheduled launch
         from scaffold_flyte.scheduling import plan_schedules
 
-        schedules = plan_schedules(schedule, notifications, main.name, version, jobs, requests)
+        schedule = check_schedule(settings.schedule)
+        if schedule is not None:
+            schedules = plan_schedules(schedule, notifications, main.name, version, jobs, requests)
     return RemotePlan(
         main,
         connection,

@@ -431,11 +431,11 @@ class TaskPlan:
 
 
 def resolve(settings: Any, main: Any) -> TaskPlan:
-    """``hydra.launcher.tasks`` matched to the main workflow's tasks and merged with their code, all checked."""
-    if isinstance(settings, DictConfig):
-        parsed = check_settings(settings.get("tasks") or {}, (settings.get("images") or {}).keys())
-    else:  # the settings dataclass: its tasks and images are plain containers already (no OmegaConf.structured)
-        parsed = check_settings(settings.tasks or {}, (settings.images or {}).keys())
+    """``hydra.launcher.tasks`` matched to the main workflow's tasks and merged with their code, all checked.
+
+    ``settings`` is the launcher's settings dataclass, whose tasks and images are plain containers.
+    """
+    parsed = check_settings(settings.tasks or {}, (settings.images or {}).keys())
     tasks = _node_tasks(main.workflow)
     if not parsed:
         return TaskPlan({}, tasks)
