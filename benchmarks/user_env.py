@@ -5,7 +5,8 @@ own modules from source (about 100 ms for the launcher), while a user's Python c
 pip compiles a wheel's modules when it installs them, and an editable install writes
 ``__pycache__`` on the first start. Third-party packages in the venv were compiled by pip, so left
 as it was the setting would charge only our side of each comparison. Children here cache bytecode
-as a user's do; each benchmark makes an untimed first run of every command before it times any.
+as a user's do. remote_launch.py, which times whole processes, runs each command once untimed
+before it times any; the others time phases after start-up, or an earlier run has compiled already.
 """
 
 from __future__ import annotations
