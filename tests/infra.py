@@ -45,6 +45,31 @@ def docker_client() -> Any:
     return client
 
 
+def run_in_image(client: Any, reference: str, command: list[str], mount: Any = None) -> str:
+    """What ``command`` printed in a fresh container of ``reference``, with no network.
+
+    Not ``client.containers.run(..., remove=True)``: docker-py reads that output from a log stream
+    only after it has removed the container, and the engine sometimes closes the stream first, so
+    the output comes back empty (seen in CI). Here the logs are read whole before the removal.
+    """
+    volumes = {str(mount): {"bind": "/app", "mode": "ro"}} if mount else None
+    container = client.containers.run(
+        reference,
+        command,
+        network_mode="none",
+        detach=True,
+        volumes=volumes,
+        working_dir="/app" if mount else None,
+    )
+    try:
+        status = container.wait()["StatusCode"]
+        output = container.logs(stdout=True, stderr=False).decode()
+        assert status == 0, f"{command} exited {status} in {reference}: {container.logs().decode()}"
+        return output
+    finally:
+        container.remove(force=True)
+
+
 def registry_tags(repository: str) -> list[str]:
     """The tags the registry holds for ``repository``, from its HTTP API."""
     try:

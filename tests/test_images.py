@@ -51,19 +51,6 @@ def image_events(client: Any, since: float, until: float) -> list[tuple[str, str
     return [(e.get("Action") or e.get("status"), e.get("id", "")) for e in events]
 
 
-def run_in_image(client: Any, reference: str, command: list[str], mount: Path | None = None) -> str:
-    volumes = {str(mount): {"bind": "/app", "mode": "ro"}} if mount else None
-    output = client.containers.run(
-        reference,
-        command,
-        network_mode="none",
-        remove=True,
-        volumes=volumes,
-        working_dir="/app" if mount else None,
-    )
-    return output.decode()
-
-
 def test_build_push_pull_and_run(client: Any, engine: Engine, tmp_path: Path) -> None:
     repository = f"scaffold-test-{SESSION}/split"
     app_dir = copy_app(tmp_path)
@@ -75,7 +62,7 @@ def test_build_push_pull_and_run(client: Any, engine: Engine, tmp_path: Path) ->
 
     client.images.remove(plan.reference)  # pull it back from the registry, as a cluster node would
     client.images.pull(f"{infra.REGISTRY_NAME}/{repository}", tag=plan.tag)
-    versions = run_in_image(
+    versions = infra.run_in_image(
         client,
         plan.reference,
         ["python", "-c", "import flytekit, flytekitplugins.omegaconf, hydra; print(flytekit.__version__)"],
@@ -84,7 +71,7 @@ def test_build_push_pull_and_run(client: Any, engine: Engine, tmp_path: Path) ->
 
     assert versions.strip() == version("flytekit")
     # the user's module imports inside the image, with the code mounted as fast registration ships it
-    name = run_in_image(
+    name = infra.run_in_image(
         client, plan.reference, ["python", "-c", "import main; print(main.training_pipeline.name)"], app_dir
     )
     assert name.strip() == "main.training_pipeline"
@@ -136,7 +123,7 @@ def test_code_change_keeps_the_tag_a_dependency_change_does_not(client: Any, eng
     assert outcome.action == "built"
     assert with_six.tag in infra.registry_tags(repository)
     assert (
-        run_in_image(client, with_six.reference, ["python", "-c", "import six; print(six.__version__)"]).strip()
+        infra.run_in_image(client, with_six.reference, ["python", "-c", "import six; print(six.__version__)"]).strip()
         == "1.16.0"
     )
 
@@ -182,7 +169,7 @@ def test_build_context_honours_dockerignore_and_never_takes_secrets(
     images = image_config(f"scaffold-test-{SESSION}/ctx", dockerfile="Dockerfile")
     (plan,) = plan_images(images, None, app_dir, app_dir)
     ensure_images(engine, [plan], "auto", parallel=1)
-    listing = run_in_image(client, plan.reference, ["find", "/ctx", "-type", "f"]).split()
+    listing = infra.run_in_image(client, plan.reference, ["find", "/ctx", "-type", "f"]).split()
     assert sorted(listing) == ["/ctx/.dockerignore", "/ctx/Dockerfile", "/ctx/keep/notes.txt", "/ctx/main.py"]
 
 

@@ -162,8 +162,8 @@ def test_no_planted_secret_reaches_any_output(
     reference = standin.spec(task).template.container.image
     saved = b"".join(client.images.get(reference).save(named=True))
     hits_in(saved, secret, f"image {reference}", found)
-    listing = client.containers.run(reference, ["find", "/ctx", "-type", "f"], network_mode="none", remove=True)
-    in_image = {line.removeprefix("/ctx/") for line in listing.decode().split()}
+    listing = infra.run_in_image(client, reference, ["find", "/ctx", "-type", "f"])
+    in_image = {line.removeprefix("/ctx/") for line in listing.split()}
     assert "Dockerfile" in in_image and "scaffold_flyte/images.py" in in_image  # the context did go in
     assert not {"secrets.json", "id_rsa", ".env", "api_credentials.yaml", "server.pem"} & in_image
 
