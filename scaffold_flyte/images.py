@@ -17,10 +17,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scaffold_flyte.build_context import BuildContext, scan
 from scaffold_flyte.errors import ImageConfigError
+
+if TYPE_CHECKING:
+    from scaffold_flyte.build_context import BuildContext
 
 DEFAULT_IMAGE = "default"
 # Pinned to the versions installed here, so tasks deserialize exactly what this side serialized.
@@ -321,7 +323,9 @@ def check_task_images(tasks: Iterable[Any], configured: Iterable[str]) -> None:
 def context_paths(root: Path, dockerfile_name: str = "Dockerfile") -> BuildContext:
     """The build context of ``root``, a Dockerfile's folder: .dockerignore honoured, credentials never
     (scaffold_flyte.build_context). Its ``files`` are exactly what is sent beside the Dockerfile, and
-    what the tag's digest covers."""
+    what the tag's digest covers. Imported here: only an image with a Dockerfile of its own has one."""
+    from scaffold_flyte.build_context import scan
+
     return scan(root, dockerfile_name)
 
 

@@ -19,6 +19,7 @@ derived config with ``load_sweep_config``'s, node by node, types and flags inclu
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,21 +29,24 @@ from omegaconf import DictConfig, open_dict
 def job_configs(config_loader: Any, master: DictConfig, job_overrides: Sequence[Sequence[str]]) -> list[DictConfig]:
     """Every job's config as ``config_loader.load_sweep_config(master, overrides)`` would compose it."""
     split = _splitter(config_loader)
+    parts = [split(list(overrides)) if split else None for overrides in job_overrides]
+    uses = Counter(part[0] for part in parts if part is not None)  # jobs left to derive from each base
     bases: dict[tuple[str, ...], DictConfig | None] = {}
     configs = []
-    for overrides in job_overrides:
-        parts = split(list(overrides)) if split else None
-        if parts is None:
+    for overrides, part in zip(job_overrides, parts, strict=True):
+        if part is None:
             configs.append(config_loader.load_sweep_config(master, list(overrides)))
             continue
-        structural, values, parsed = parts
+        structural, values, parsed = part
         if structural not in bases:
             bases[structural] = _base(config_loader, master, list(structural))
         base = bases[structural]
         if base is None:  # the shared part does not compose alone: Hydra's own path says why
             configs.append(config_loader.load_sweep_config(master, list(overrides)))
             continue
-        configs.append(_derived(base, values, parsed))
+        uses[structural] -= 1
+        last = uses[structural] == 0  # no later job copies this base: it becomes this job's config itself
+        configs.append(_derived(base if last else copy.deepcopy(base), values, parsed))
     return configs
 
 
@@ -87,11 +91,11 @@ def _base(config_loader: Any, master: DictConfig, structural: list[str]) -> Dict
         return None
 
 
-def _derived(base: DictConfig, values: list[Any], parsed: list[Any]) -> DictConfig:
-    """The base with the job's value overrides applied, then the bookkeeping Hydra does after them."""
+def _derived(cfg: DictConfig, values: list[Any], parsed: list[Any]) -> DictConfig:
+    """``cfg``, a base of the job's own, with the job's value overrides applied, then the bookkeeping
+    Hydra does after them."""
     from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
 
-    cfg = copy.deepcopy(base)
     ConfigLoaderImpl._apply_overrides_to_config(values, cfg)
     app_overrides = [override for override in parsed if not override.is_hydra_override()]
     with open_dict(cfg.hydra):

@@ -169,14 +169,23 @@ def registered_launch_plan(remote: Any, main: MainWorkflow, connection: Connecti
 
 
 def fetch_launch_plan(remote: Any, main: MainWorkflow, version: str, registered: Any | None = None) -> Any:
-    """The registered default launch plan, with the registered workflow's interface (its inputs' types).
+    """The registered default launch plan: its id, inputs (default and fixed) and settings.
 
-    ``registered``: the launch plan as a listing returned it, so that only its workflow is read
-    (GetWorkflow), as FlyteRemote.fetch_launch_plan does after its own GetLaunchPlan.
+    ``registered``: the launch plan as a listing returned it, so nothing more is read; otherwise one
+    GetLaunchPlan. Not ``FlyteRemote.fetch_launch_plan``, which reads the workflow too (GetWorkflow)
+    for an interface and a FlyteWorkflow that nothing here uses: an execution is created on the
+    launch plan's id, and its inputs are checked against the launch plan's own default and fixed
+    inputs, as flyteadmin checks them.
     """
+    from flytekit.models.core.identifier import Identifier, ResourceType
+    from flytekit.remote.entities import FlyteLaunchPlan
+
     if registered is None:
-        return remote.fetch_launch_plan(name=main.name, version=version)
-    return remote._upgrade_launchplan(registered)
+        project, domain = remote.default_project, remote.default_domain
+        registered = remote.client.get_launch_plan(
+            Identifier(ResourceType.LAUNCH_PLAN, project, domain, main.name, version)
+        )
+    return FlyteLaunchPlan.promote_from_model(registered.id, registered.spec)
 
 
 def upload_bundle(remote: Any, bundle: CodeBundle, connection: Connection) -> str:

@@ -116,5 +116,6 @@ def test_a_search_over_remote_runs_in_batches(standin: StandIn, home: Path, tmp_
     calls = standin.calls
     assert (calls.get("CreateTask"), calls.get("CreateWorkflow"), calls.get("CreateLaunchPlan")) == (2, 1, 1)
     assert calls.get("CreateExecution") == N_TRIALS
-    # asked once whether the version is registered, the bundle uploaded once, the workflow read once
+    # asked once whether the version is registered, the bundle uploaded once, the workflow read back
+    # once (by flytekit's register_workflow, which returns it)
     assert (calls.get("ListLaunchPlans"), calls.get("CreateUploadLocation"), calls.get("GetWorkflow")) == (1, 1, 1)
