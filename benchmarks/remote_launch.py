@@ -174,7 +174,9 @@ def relaunch_vs_bare(bench: Bench, runs: int) -> None:
         f"    launcher less the no-op app {(lm - fm) * 1000:7.0f} ms = {(lm - fm) / bm:.2f}x the bare call"
         " (target: 1.05x)"
     )
-    each = ", ".join(f"{(lr.seconds - fr.seconds) / br.seconds:.2f}x" for lr, br, fr in zip(launcher, bare, floor))
+    each = ", ".join(
+        f"{(lr.seconds - fr.seconds) / br.seconds:.2f}x" for lr, br, fr in zip(launcher, bare, floor, strict=True)
+    )
     print(f"    each interleaved run        {each}")
     print(f"(c) RPCs, launcher relaunch:    {calls_line(launcher[-1].calls)}")
     print(f"    RPCs, bare execute:         {calls_line(bare[-1].calls)}")

@@ -19,6 +19,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.user_env import user_environment  # noqa: E402
+
 SPLIT = ROOT / "examples" / "split_config"
 
 PLAIN_APP = textwrap.dedent(
@@ -112,8 +116,7 @@ def workflow_vs_plain(runs: int, env: dict[str, str]) -> None:
 
 
 def in_process(runs: int) -> None:
-    sys.path.insert(0, str(ROOT))
-    from omegaconf import OmegaConf
+    from omegaconf import DictConfig, OmegaConf
 
     from scaffold_flyte.discovery import find_main_workflow
     from scaffold_flyte.local import run_workflow
@@ -121,6 +124,7 @@ def in_process(runs: int) -> None:
 
     app = load_app(SPLIT, "split_main_bench")
     cfg = OmegaConf.load(SPLIT / "conf" / "config.yaml")
+    assert isinstance(cfg, DictConfig)
     main = find_main_workflow(app)
 
     def plain() -> None:
@@ -149,7 +153,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    env = {**os.environ, "FLYTE_LOCAL_CACHE_ENABLED": "false"}
+    env = {**user_environment(), "FLYTE_LOCAL_CACHE_ENABLED": "false"}  # bytecode cached, as a user's
     os.environ["FLYTE_LOCAL_CACHE_ENABLED"] = "false"
     plugin_startup(args.runs, env)
     workflow_vs_plain(args.runs, env)
