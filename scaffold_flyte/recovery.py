@@ -63,12 +63,12 @@ class RecoveryError(ScaffoldFlyteError):
 
 
 def check_recover_setting(settings: FlyteLauncherConf) -> None:
-    """``recover`` is false, true or an execution name, and only for a remote launch that executes.
+    """``recover``, set to ask for a recovery, is true or an execution name, and only for a remote
+    launch that executes.
 
-    Run with the other settings checks, before anything (launcher_settings.check_values).
+    Run with the other settings checks, before anything, and only when ``settings.recovering()``
+    (launcher_settings.check_values, which imports this module for it): false and null need no check.
     """
-    if not settings.recovering():
-        return
     value = settings.recover
     if isinstance(value, str):
         check_execution_name(value, SETTING)
