@@ -5,8 +5,9 @@ own modules from source (about 100 ms for the launcher), while a user's Python c
 pip compiles a wheel's modules when it installs them, and an editable install writes
 ``__pycache__`` on the first start. Third-party packages in the venv were compiled by pip, so left
 as it was the setting would charge only our side of each comparison. Children here cache bytecode
-as a user's do. remote_launch.py, which times whole processes, runs each command once untimed
-before it times any; the others time phases after start-up, or an earlier run has compiled already.
+as a user's do. The scripts that time whole processes (remote_launch.py, startup.py) run each
+command once untimed before they time any; the others time phases after start-up, or an earlier
+run has compiled already.
 """
 
 from __future__ import annotations

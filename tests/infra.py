@@ -13,6 +13,7 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,7 +46,7 @@ def docker_client() -> Any:
     return client
 
 
-def run_in_image(client: Any, reference: str, command: list[str], mount: Any = None) -> str:
+def run_in_image(client: Any, reference: str, command: list[str], mount: Path | None = None) -> str:
     """What ``command`` printed in a fresh container of ``reference``, with no network.
 
     Not ``client.containers.run(..., remove=True)``: docker-py reads that output from a log stream
