@@ -138,8 +138,8 @@ def sweep_jobs(
 ) -> list[SweepJob]:
     """Compose every job's config up front, so an unknown override fails before any job runs.
 
-    Jobs that differ only in values share one composition (job_configs.py): Hydra's result, at a
-    fraction of its cost per job.
+    Jobs that differ only in values share one composition, most often the sweep's own
+    (job_configs.py): Hydra's result, at a fraction of its cost per job.
     """
     jobs = []
     configs = job_configs(hydra_context.config_loader, config, job_overrides)

@@ -93,28 +93,95 @@ def assert_same_as_hydras(loader: Any, master: DictConfig, jobs: list[list[str]]
     return derived
 
 
-def test_value_sweeps_are_derived_and_identical(hydra_loader: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def counted(loader: Any, monkeypatch: pytest.MonkeyPatch, master: DictConfig, jobs: list[list[str]]) -> int:
+    """How many compositions ``job_configs`` makes for these jobs (whose configs must be Hydra's, as checked)."""
     composed: list[list[str]] = []
-    real = hydra_loader.load_sweep_config
+    real = loader.load_sweep_config
 
     def counting(master: DictConfig, overrides: list[str]) -> DictConfig:
         composed.append(list(overrides))
         return real(master, overrides)
 
+    with monkeypatch.context() as patch:
+        patch.setattr(loader, "load_sweep_config", counting)
+        job_configs(loader, master, jobs)
+    assert_same_as_hydras(loader, master, jobs)
+    return len(composed)
+
+
+def test_value_sweeps_are_derived_from_the_master_and_identical(
+    hydra_loader: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     master = master_config(hydra_loader, ["seed=1,2", "model.lr=0.1,0.5", "hydra.job.chdir=false"])
     jobs = [
         [f"seed={seed}", f"model.lr={lr}", "tags=[x,y]", "+extra.note='a b'", "model.opt={name: rms}"]
         for seed in (1, 2)
         for lr in (0.1, 0.5)
     ]
-    monkeypatch.setattr(hydra_loader, "load_sweep_config", counting)
+    # no composition for the four jobs: the sweep's own config is their shared part
+    assert counted(hydra_loader, monkeypatch, master, jobs) == 0
     derived = assert_same_as_hydras(hydra_loader, master, jobs)
-    monkeypatch.undo()
-    # one composition for the four jobs (they share no structural override), then each job its own check above
-    assert composed[0] == [] and len(composed) == 1 + len(jobs)
     assert [str(config.hydra.job.override_dirname) for config in derived][1] == (
         "+extra.note='a b',model.lr=0.5,model.opt={name: rms},tags=[x,y]"
     )
+    assert all(config is not master for config in derived)
+
+
+def test_plain_values_on_the_command_line_are_set_again_by_each_job(
+    hydra_loader: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    command_line = ["model.lr=0.3", "seed=1,2", "tags=[p,q]", "name=n_${seed}", "train_data=null"]
+    master = master_config(hydra_loader, command_line)
+    jobs = [["model.lr=0.3", f"seed={seed}", "tags=[p,q]", "name=n_${seed}", "train_data=null"] for seed in (1, 2)]
+    assert counted(hydra_loader, monkeypatch, master, jobs) == 0
+    # a relaunch: no sweep at all, and a job of exactly the command line's values
+    master = master_config(hydra_loader, ["model.lr=0.3"])
+    assert counted(hydra_loader, monkeypatch, master, [["model.lr=0.3"]]) == 0
+
+
+@pytest.mark.parametrize(
+    ("command_line", "job"),
+    [
+        (["seed=1", "seed=2,3"], ["seed=2"]),  # a key twice
+        (["model={lr: 0.2}", "seed=1,2"], ["model={lr: 0.2}", "seed=1"]),  # a dict, merged into what is there
+        (["model.lr=0.2", "model.layers=4", "model={lr: 0.2}"], ["model.lr=0.2", "model.layers=4"]),  # nested keys
+        (["+extra.note=x", "seed=1,2"], ["+extra.note=x", "seed=1"]),  # an addition
+        (["~tags", "seed=1,2"], ["~tags", "seed=1"]),  # a deletion
+        (["model.lr=0.2", "seed=1,2"], ["seed=1"]),  # a job that leaves out a value the master has
+        (["model.lr=0.2", "seed=1,2"], ["model.lr=0.2", "seed=1", "model={opt: {name: rms}}"]),  # around one
+    ],
+)
+def test_a_master_that_could_differ_from_the_base_is_not_used(
+    hydra_loader: Any, monkeypatch: pytest.MonkeyPatch, command_line: list[str], job: list[str]
+) -> None:
+    master = master_config(hydra_loader, command_line)
+    assert counted(hydra_loader, monkeypatch, master, [job]) == 1
+
+
+def test_a_master_changed_since_its_composition_is_not_used(hydra_loader: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    jobs = [["seed=1"], ["seed=2"]]
+    callbacks = master_config(
+        hydra_loader, ["seed=1,2", "+hydra.callbacks.mine._target_=hydra.experimental.callback.Callback"]
+    )
+    assert counted(hydra_loader, monkeypatch, callbacks, jobs) == 1
+    sweeper = master_config(hydra_loader, ["seed=1,2", "hydra.sweeper._target_=my.own.Sweeper"])
+    assert counted(hydra_loader, monkeypatch, sweeper, jobs) == 1
+    handed_to_hydra_config = master_config(hydra_loader, ["seed=1,2"])
+    HydraConfig.instance().set_config(handed_to_hydra_config)  # makes its hydra node read-only
+    assert counted(hydra_loader, monkeypatch, handed_to_hydra_config, jobs) == 1
+
+
+def test_a_group_left_missing_is_hydras_error(tmp_path: Any) -> None:
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "mysql.yaml").write_text("host: a\n")
+    (tmp_path / "config.yaml").write_text("defaults:\n  - db: ???\n  - _self_\nx: 1\n")
+    with initialize_config_dir(config_dir=str(tmp_path), version_base=None, job_name="main"):
+        loader = GlobalHydra.instance().config_loader()
+        master = loader.load_configuration(config_name="config", overrides=["x=2,3"], run_mode=RunMode.MULTIRUN)
+        with pytest.raises(Exception, match="You must specify 'db'"):
+            job_configs(loader, master, [["x=2"], ["x=3"]])
+        (config,) = job_configs(loader, master, [["x=2", "db=mysql"]])
+        assert config.db.host == "a"
 
 
 def test_group_choices_share_a_composition_per_choice(hydra_loader: Any, monkeypatch: pytest.MonkeyPatch) -> None:
