@@ -174,10 +174,17 @@ def relaunch_vs_bare(bench: Bench, runs: int) -> None:
         f"    launcher less the no-op app {(lm - fm) * 1000:7.0f} ms = {(lm - fm) / bm:.2f}x the bare call"
         " (target: 1.05x)"
     )
-    each = ", ".join(
-        f"{(lr.seconds - fr.seconds) / br.seconds:.2f}x" for lr, br, fr in zip(launcher, bare, floor, strict=True)
+    paired = [(lr.seconds - fr.seconds) / br.seconds for lr, br, fr in zip(launcher, bare, floor, strict=True)]
+    print(f"    each interleaved run        {', '.join(f'{ratio:.2f}x' for ratio in paired)}")
+    print(
+        f"    median of those             {statistics.median(paired):7.2f}x   (each run's three processes side by side:"
+        " the machine's drift between runs cancels)"
     )
-    print(f"    each interleaved run        {each}")
+    paired_cpu = [(lr.cpu - fr.cpu) / br.cpu for lr, br, fr in zip(launcher, bare, floor, strict=True)]
+    print(
+        f"    the same in CPU time        {statistics.median(paired_cpu):7.2f}x   (CPU leaves out the waits on the"
+        " stand-in, which the bare call's two extra RPCs add to its wall time)"
+    )
     print(f"(c) RPCs, launcher relaunch:    {calls_line(launcher[-1].calls)}")
     print(f"    RPCs, bare execute:         {calls_line(bare[-1].calls)}")
 
