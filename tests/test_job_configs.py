@@ -137,6 +137,9 @@ def test_plain_values_on_the_command_line_are_set_again_by_each_job(
     # a relaunch: no sweep at all, and a job of exactly the command line's values
     master = master_config(hydra_loader, ["model.lr=0.3"])
     assert counted(hydra_loader, monkeypatch, master, [["model.lr=0.3"]]) == 0
+    # Optuna's trials: its fixed values (the command line's) and the values it samples
+    master = master_config(hydra_loader, ["hydra/sweeper=optuna", "seed=4"])
+    assert counted(hydra_loader, monkeypatch, master, [["seed=4", "model.lr=1"], ["seed=4", "model.lr=2"]]) == 0
 
 
 @pytest.mark.parametrize(
