@@ -135,8 +135,8 @@ class MasterBase:
             hydra.get("callbacks")
             or sweeper.get("_target_") not in READ_ONLY_SWEEPERS
             or sweeper.get("custom_search_space") is not None
-            or master._get_node_flag("struct") is not True
-            or hydra._get_node_flag("readonly") is not False
+            or master._metadata.flags != {"struct": True}  # as _load_configuration_impl leaves them
+            or hydra._metadata.flags != {"readonly": False}
             or any(OmegaConf.is_missing(hydra.runtime.choices, group) for group in hydra.runtime.choices)
         ):
             return None
