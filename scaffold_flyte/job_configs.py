@@ -25,6 +25,7 @@ costs about 50 ms on the examples, a copy of the master about 4 ms.
 from __future__ import annotations
 
 import copy
+import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -116,7 +117,8 @@ class MasterBase:
       applied one set its own node, whatever was there, and setting it again is a no-op;
     - no config group was left ``???`` (MULTIRUN skips those; a job's composition refuses them);
     - nothing has changed the master since Hydra composed it: no callbacks, a sweeper known to
-      only read it, and the flags a composition sets (struct root, writable ``hydra``) as set.
+      only read it, and the flags a composition sets (struct root, writable ``hydra``) as set;
+      nor what a composition reads from the process (the working folder, ``env_copy``'s values).
 
     ``serves`` then admits a job whose overrides set every applied key again, with no dict, and
     touch nothing else inside or around one.
@@ -138,6 +140,9 @@ class MasterBase:
             or master._metadata.flags != {"struct": True}  # as _load_configuration_impl leaves them
             or hydra._metadata.flags != {"readonly": False}
             or any(OmegaConf.is_missing(hydra.runtime.choices, group) for group in hydra.runtime.choices)
+            # what a composition reads from the process, read again now: the working folder, env_copy
+            or hydra.runtime.cwd != os.getcwd()
+            or any(hydra.job.env_set.get(name) != os.environ.get(name) for name in hydra.job.env_copy)
         ):
             return None
         try:

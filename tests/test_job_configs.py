@@ -162,7 +162,9 @@ def test_a_master_that_could_differ_from_the_base_is_not_used(
     assert counted(hydra_loader, monkeypatch, master, [job]) == 1
 
 
-def test_a_master_changed_since_its_composition_is_not_used(hydra_loader: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_master_changed_since_its_composition_is_not_used(
+    hydra_loader: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
     jobs = [["seed=1"], ["seed=2"]]
     callbacks = master_config(
         hydra_loader, ["seed=1,2", "+hydra.callbacks.mine._target_=hydra.experimental.callback.Callback"]
@@ -173,6 +175,14 @@ def test_a_master_changed_since_its_composition_is_not_used(hydra_loader: Any, m
     handed_to_hydra_config = master_config(hydra_loader, ["seed=1,2"])
     HydraConfig.instance().set_config(handed_to_hydra_config)  # makes its hydra node read-only
     assert counted(hydra_loader, monkeypatch, handed_to_hydra_config, jobs) == 1
+    # what a composition reads from the process has changed since: env_copy's values, the working folder
+    master = master_config(hydra_loader, ["seed=1,2"])
+    monkeypatch.setenv("HOME", "/elsewhere")  # the app's config copies HOME (hydra.job.env_copy)
+    assert counted(hydra_loader, monkeypatch, master, jobs) == 1
+    assert job_configs(hydra_loader, master, jobs)[0].hydra.job.env_set.HOME == "/elsewhere"
+    master = master_config(hydra_loader, ["seed=1,2"])
+    monkeypatch.chdir(tmp_path)
+    assert counted(hydra_loader, monkeypatch, master, jobs) == 1
 
 
 def test_a_group_left_missing_is_hydras_error(tmp_path: Any) -> None:
