@@ -39,7 +39,8 @@ def job_configs(config_loader: Any, master: DictConfig, job_overrides: Sequence[
     split = _splitter(config_loader)
     parts = [split(list(overrides)) if split else None for overrides in job_overrides]
     from_master = MasterBase.of(master, config_loader.repository) if split else None
-    served = [from_master is not None and part is not None and from_master.serves(*part[:2]) for part in parts]
+    # per job: derived from a copy of the master (MasterBase admits its structural and value overrides)
+    served = [part is not None and from_master is not None and from_master.serves(part[0], part[1]) for part in parts]
     uses = Counter(part[0] for part, by_master in zip(parts, served, strict=True) if part and not by_master)
     bases: dict[tuple[str, ...], DictConfig | None] = {}
     configs = []
